@@ -1,0 +1,422 @@
+//! The API's one error type. Every error answers with the guide's §4.3 body
+//! `{error, message, user_action, details}`, in Japanese by default and in
+//! English when the request says `Accept-Language: en` (see [`localize`]).
+//! A 500 never shows internals; its cause is logged once.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use nexus_shared::engine::EngineError;
+use nexus_shared::fsutil::human_size;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid backup type: {0}")]
+    InvalidBackupType(String),
+    #[error("invalid description: {0}")]
+    InvalidDescription(String),
+    #[error("invalid backup id")]
+    InvalidBackupId(String),
+    #[error("invalid parameter {parameter}: {reason}")]
+    InvalidParameter {
+        parameter: &'static str,
+        reason: String,
+    },
+    #[error("authentication required")]
+    AuthenticationRequired,
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden: needs role {needed}")]
+    Forbidden { needed: &'static str },
+    #[error("backup not found")]
+    BackupNotFound(String),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("insufficient disk space")]
+    InsufficientDiskSpace { required: u64, available: u64 },
+    #[error("database not found")]
+    DatabaseNotFound,
+    #[error("queue unavailable")]
+    QueueUnavailable,
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The parts of an error body that depend on the language.
+struct Texts {
+    message: &'static str,
+    user_action: &'static str,
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            InvalidRequest(_)
+            | InvalidBackupType(_)
+            | InvalidDescription(_)
+            | InvalidBackupId(_)
+            | InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            AuthenticationRequired | InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Forbidden { .. } => StatusCode::FORBIDDEN,
+            BackupNotFound(_) | RouteNotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InsufficientDiskSpace { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            DatabaseNotFound | QueueUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            InvalidRequest(_) => "invalid_request",
+            InvalidBackupType(_) => "invalid_backup_type",
+            InvalidDescription(_) => "invalid_description",
+            InvalidBackupId(_) => "invalid_backup_id",
+            InvalidParameter { .. } => "invalid_parameter",
+            AuthenticationRequired => "authentication_required",
+            InvalidToken => "invalid_token",
+            InvalidCredentials => "invalid_credentials",
+            Forbidden { .. } => "forbidden",
+            BackupNotFound(_) => "backup_not_found",
+            RouteNotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            PayloadTooLarge => "payload_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            InsufficientDiskSpace { .. } => "insufficient_disk_space",
+            DatabaseNotFound => "database_not_found",
+            QueueUnavailable => "queue_unavailable",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    fn details(&self) -> Value {
+        use ApiError::*;
+        match self {
+            InvalidRequest(reason) | InvalidBackupType(reason) | InvalidDescription(reason) => {
+                json!({ "reason": reason })
+            }
+            InvalidBackupId(given) => {
+                json!({ "backup_id": given, "expected": "BKP-YYYYMMDD-HHMMSS-<type>" })
+            }
+            InvalidParameter { parameter, reason } => {
+                json!({ "parameter": parameter, "reason": reason })
+            }
+            Forbidden { needed } => json!({ "required_role": needed }),
+            BackupNotFound(id) => json!({ "backup_id": id }),
+            InsufficientDiskSpace {
+                required,
+                available,
+            } => json!({
+                "required_bytes": required,
+                "available_bytes": available,
+                "required_human": human_size(*required),
+                "available_human": human_size(*available),
+            }),
+            _ => json!({}),
+        }
+    }
+
+    fn texts(&self, english: bool) -> Texts {
+        use ApiError::*;
+        let (ja, en): ((&str, &str), (&str, &str)) = match self {
+            InvalidRequest(_) => (
+                (
+                    "リクエストの形式が正しくありません。",
+                    "JSON の形式と項目名を確認してください。",
+                ),
+                (
+                    "The request is malformed.",
+                    "Check the JSON syntax and field names.",
+                ),
+            ),
+            InvalidBackupType(_) => (
+                (
+                    "バックアップ種別が正しくありません。",
+                    "daily, weekly, monthly, manual のいずれかを指定してください。",
+                ),
+                (
+                    "The backup type is not valid.",
+                    "Use one of daily, weekly, monthly or manual.",
+                ),
+            ),
+            InvalidDescription(_) => (
+                (
+                    "バックアップ説明が正しくありません。",
+                    "500文字以内の文字列を指定してください（制御文字は使用できません）。",
+                ),
+                (
+                    "The description is not valid.",
+                    "Use a text of at most 500 characters without control characters.",
+                ),
+            ),
+            InvalidBackupId(_) => (
+                (
+                    "バックアップIDの形式が正しくありません。",
+                    "BKP-YYYYMMDD-HHMMSS-<種別> の形式で指定してください。",
+                ),
+                (
+                    "The backup id is not valid.",
+                    "Use the form BKP-YYYYMMDD-HHMMSS-<type>.",
+                ),
+            ),
+            InvalidParameter { .. } => (
+                (
+                    "パラメータが正しくありません。",
+                    "パラメータの値を確認してください。",
+                ),
+                ("A parameter is not valid.", "Check the parameter's value."),
+            ),
+            AuthenticationRequired => (
+                (
+                    "認証が必要です。",
+                    "ログインして Authorization: Bearer <トークン> を付けてください。",
+                ),
+                (
+                    "Authentication is required.",
+                    "Log in and send Authorization: Bearer <token>.",
+                ),
+            ),
+            InvalidToken => (
+                (
+                    "トークンが無効か期限切れです。",
+                    "再度ログインしてください。",
+                ),
+                ("The token is invalid or has expired.", "Log in again."),
+            ),
+            InvalidCredentials => (
+                (
+                    "ユーザー名またはパスワードが正しくありません。",
+                    "入力内容を確認してください。",
+                ),
+                (
+                    "The username or password is wrong.",
+                    "Check what you entered.",
+                ),
+            ),
+            Forbidden { .. } => (
+                (
+                    "この操作を行う権限がありません。",
+                    "必要な権限を持つアカウントで実行してください。",
+                ),
+                (
+                    "You are not allowed to do this.",
+                    "Use an account with the required role.",
+                ),
+            ),
+            BackupNotFound(_) => (
+                (
+                    "指定されたバックアップが見つかりません。",
+                    "バックアップIDを確認してください。",
+                ),
+                ("The backup does not exist.", "Check the backup id."),
+            ),
+            RouteNotFound => (
+                ("指定されたURLは存在しません。", "URLを確認してください。"),
+                ("There is nothing at this URL.", "Check the URL."),
+            ),
+            MethodNotAllowed => (
+                (
+                    "このURLではそのメソッドは使用できません。",
+                    "APIリファレンスを確認してください。",
+                ),
+                (
+                    "This method is not allowed here.",
+                    "Check the API reference.",
+                ),
+            ),
+            PayloadTooLarge => (
+                (
+                    "リクエストが大きすぎます。",
+                    "リクエストの内容を小さくしてください。",
+                ),
+                ("The request is too large.", "Send a smaller request."),
+            ),
+            UnsupportedMediaType => (
+                (
+                    "Content-Type が正しくありません。",
+                    "Content-Type: application/json を指定してください。",
+                ),
+                (
+                    "The content type is not supported.",
+                    "Send Content-Type: application/json.",
+                ),
+            ),
+            InsufficientDiskSpace { .. } => (
+                (
+                    "バックアップを作成するためのディスク容量が不足しています。",
+                    "不要なバックアップファイルを削除するか、ストレージを拡張してください。",
+                ),
+                (
+                    "There is not enough disk space to create the backup.",
+                    "Delete backups you no longer need, or extend the storage.",
+                ),
+            ),
+            DatabaseNotFound => (
+                (
+                    "バックアップ対象のデータベースが存在しません。",
+                    "データベースパス（NEXUS_DB_PATH）を確認してください。",
+                ),
+                (
+                    "The database to back up does not exist.",
+                    "Check the database path (NEXUS_DB_PATH).",
+                ),
+            ),
+            QueueUnavailable => (
+                (
+                    "ジョブキューに登録できませんでした。",
+                    "しばらくしてから再度実行してください。解決しない場合は管理者に連絡してください。",
+                ),
+                (
+                    "The job could not be queued.",
+                    "Try again shortly; if it persists, contact the administrator.",
+                ),
+            ),
+            Internal(_) => (
+                (
+                    "内部エラーが発生しました。",
+                    "しばらくしてから再度実行してください。解決しない場合は管理者に連絡してください。",
+                ),
+                (
+                    "An internal error occurred.",
+                    "Try again shortly; if it persists, contact the administrator.",
+                ),
+            ),
+        };
+        let (message, user_action) = if english { en } else { ja };
+        Texts {
+            message,
+            user_action,
+        }
+    }
+
+    fn body(&self, english: bool) -> Value {
+        let texts = self.texts(english);
+        json!({
+            "error": self.code(),
+            "message": texts.message,
+            "user_action": texts.user_action,
+            "details": self.details(),
+        })
+    }
+}
+
+/// The English body, carried to [`localize`] in the response extensions.
+#[derive(Clone)]
+struct EnglishBody(Value);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+        let mut response = (self.status_code(), axum::Json(self.body(false))).into_response();
+        response
+            .extensions_mut()
+            .insert(EnglishBody(self.body(true)));
+        if matches!(
+            self,
+            ApiError::AuthenticationRequired | ApiError::InvalidToken
+        ) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// Middleware: answers errors in English when the client prefers it.
+pub async fn localize(request: Request, next: Next) -> Response {
+    let english = prefers_english(request.headers());
+    let mut response = next.run(request).await;
+    if let Some(EnglishBody(body)) = response.extensions_mut().remove::<EnglishBody>()
+        && english
+    {
+        let bytes = serde_json::to_vec(&body).expect("a JSON value always serialises");
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = Body::from(bytes);
+    }
+    response
+}
+
+/// `Accept-Language` whose first language is English.
+fn prefers_english(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|first| first.trim().to_ascii_lowercase().starts_with("en"))
+        .unwrap_or(false)
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::DatabaseNotFound { .. } => ApiError::DatabaseNotFound,
+            EngineError::InsufficientDiskSpace {
+                required,
+                available,
+            } => ApiError::InsufficientDiskSpace {
+                required,
+                available,
+            },
+            other => ApiError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<nexus_shared::catalog::CatalogError> for ApiError {
+    fn from(e: nexus_shared::catalog::CatalogError) -> Self {
+        ApiError::Internal(anyhow::Error::new(e).context("catalog"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_disk_space_error_has_the_guides_body() {
+        let e = ApiError::InsufficientDiskSpace {
+            required: 20_971_520,
+            available: 10_485_760,
+        };
+        let body = e.body(false);
+        assert_eq!(body["error"], "insufficient_disk_space");
+        assert_eq!(
+            body["message"],
+            "バックアップを作成するためのディスク容量が不足しています。"
+        );
+        assert_eq!(body["details"]["required_bytes"], 20_971_520);
+        assert_eq!(body["details"]["available_human"], "10 MB");
+        assert_eq!(e.status_code(), StatusCode::INSUFFICIENT_STORAGE);
+    }
+
+    #[test]
+    fn english_is_chosen_only_when_it_is_the_first_language() {
+        let mut h = axum::http::HeaderMap::new();
+        assert!(!prefers_english(&h));
+        h.insert(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9".parse().unwrap());
+        assert!(prefers_english(&h));
+        h.insert(header::ACCEPT_LANGUAGE, "ja,en;q=0.5".parse().unwrap());
+        assert!(!prefers_english(&h));
+    }
+}

@@ -1,0 +1,74 @@
+#![forbid(unsafe_code)]
+//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`.
+//!
+//! [`serve`] runs on a listener the caller bound, so tests start the real
+//! server on `127.0.0.1:0` without going through `main`.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use nexus_shared::catalog::Catalog;
+use nexus_shared::queue::Queue;
+use nexus_shared::settings::Settings;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::JwtKeys;
+pub use crate::state::AppState;
+
+/// Request bodies are small JSON documents.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Opens the catalog and the queue, loads the JWT keys.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let catalog = {
+        let path = settings.catalog_path();
+        tokio::task::spawn_blocking(move || Catalog::open(&path))
+            .await?
+            .context("cannot open the catalog")?
+    };
+    let queue = Queue::open(&settings.queue_path(), &settings.queue)
+        .await
+        .context("cannot open the job queue")?;
+    let jwt = JwtKeys::load(&settings).context("cannot load the JWT secret")?;
+    Ok(AppState {
+        settings: Arc::new(settings),
+        catalog,
+        queue,
+        jwt: Arc::new(jwt),
+    })
+}
+
+pub fn app(state: AppState) -> Router {
+    routes::router()
+        .layer(axum::middleware::from_fn(error::localize))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes open requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("the HTTP server failed")
+}

@@ -1,0 +1,52 @@
+#![forbid(unsafe_code)]
+//! `nexus-api`: the HTTP API server.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use nexus_api::bootstrap::{FirstAdmin, ensure_first_admin};
+use nexus_shared::settings::Settings;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = Settings::load().context("cannot load the configuration")?;
+
+    if settings.demo_db {
+        let (path, size) = (settings.db_path.clone(), settings.demo_db_size_mb);
+        if tokio::task::spawn_blocking(move || nexus_shared::demo::ensure(&path, size * 1_000_000))
+            .await?
+            .context("cannot generate the demo database")?
+        {
+            tracing::info!(path = %settings.db_path.display(), "generated a demo ITSM database");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let state = nexus_api::build_state(settings).await?;
+
+    let first_admin = {
+        let (catalog, settings) = (state.catalog.clone(), state.settings.clone());
+        tokio::task::spawn_blocking(move || ensure_first_admin(&catalog, &settings)).await??
+    };
+    match first_admin {
+        FirstAdmin::Generated { username, password } => println!(
+            "First admin created. Log in as '{username}' with password: {password}\n\
+             (shown only this once: keep it, or set NEXUS_ADMIN_PASSWORD before the first start)"
+        ),
+        FirstAdmin::Created { username } => {
+            println!("First admin '{username}' created from NEXUS_ADMIN_PASSWORD.")
+        }
+        FirstAdmin::AlreadyThere => {}
+    }
+    println!("nexus-api listening on http://{addr}");
+    std::io::stdout().flush()?;
+    nexus_api::serve(state, listener, nexus_shared::signals::terminate()).await
+}

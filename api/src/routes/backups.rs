@@ -1,0 +1,270 @@
+//! `/api/v1/backups`: create (202, the work happens in the worker), list
+//! and detail (clients poll these for status and progress).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json as JsonResponse, Router};
+use chrono::Utc;
+use nexus_shared::catalog::{
+    AuditEntry, AuditResult, AuditSource, BackupFilter, CatalogError, CreatedBy, ErrorInfo,
+    NewBackup,
+};
+use nexus_shared::domain::{BackupId, BackupStatus, BackupType};
+use nexus_shared::engine::preflight;
+use nexus_shared::queue::Job;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::views::{BackupView, local_time};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/backups", get(list).post(create))
+        .route("/backups/{id}", get(detail))
+}
+
+const MAX_DESCRIPTION_CHARS: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBackup {
+    #[serde(rename = "type")]
+    backup_type: Option<String>,
+    description: Option<String>,
+}
+
+impl CreateBackup {
+    /// The requested type (default `manual`) and a checked description.
+    fn parse(self) -> Result<(BackupType, Option<String>), ApiError> {
+        let backup_type = match self.backup_type.as_deref() {
+            None => BackupType::Manual,
+            Some(name) => name
+                .parse::<BackupType>()
+                .ok()
+                .filter(|t| t.is_requestable())
+                .ok_or_else(|| {
+                    ApiError::InvalidBackupType(format!("{name:?} cannot be requested"))
+                })?,
+        };
+        let description = match self.description {
+            None => None,
+            Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
+                return Err(ApiError::InvalidDescription(format!(
+                    "longer than {MAX_DESCRIPTION_CHARS} characters"
+                )));
+            }
+            Some(d) if d.chars().any(char::is_control) => {
+                return Err(ApiError::InvalidDescription(
+                    "contains control characters".into(),
+                ));
+            }
+            Some(d) => Some(d.trim().to_owned()).filter(|d| !d.is_empty()),
+        };
+        Ok((backup_type, description))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Json(body): Json<CreateBackup>,
+) -> Result<impl IntoResponse, ApiError> {
+    let audit = AuditEntry {
+        actor: user.username.clone(),
+        actor_id: Some(user.id),
+        source: AuditSource::Api,
+        remote_addr: Some(addr.ip().to_string()),
+        action: "backup.create",
+        target: None,
+        result: AuditResult::Denied,
+        detail: None,
+    };
+    if let Err(e) = user.require_operator() {
+        let entry = audit.detail(format!("role {}", user.role));
+        state.catalog(move |c| c.append_audit(&entry)).await?;
+        return Err(e);
+    }
+    let (backup_type, description) = body.parse()?;
+
+    // The same pre-flight the worker runs, so the client hears "no" now.
+    let settings = state.settings.clone();
+    let preflight = tokio::task::spawn_blocking(move || {
+        preflight::check(
+            &settings.db_path,
+            &settings.backup_root,
+            settings.reserve_bytes,
+        )
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    if let Err(e) = preflight {
+        let entry = AuditEntry {
+            result: AuditResult::Failure,
+            ..audit.clone()
+        }
+        .detail(e.to_string());
+        state.catalog(move |c| c.append_audit(&entry)).await?;
+        return Err(e.into());
+    }
+
+    let new = NewBackup {
+        backup_type,
+        description,
+        created_by: CreatedBy {
+            id: Some(user.id),
+            username: user.username.clone(),
+        },
+        started_at: Utc::now(),
+    };
+    let (tz, root) = (state.settings.tz(), state.settings.backup_root.clone());
+    let record = state
+        .catalog(move |c| c.create_backup(&new, tz, &root))
+        .await?;
+    let id = record.id.clone();
+    match state
+        .queue
+        .push(
+            Job::Backup {
+                backup_id: id.clone(),
+            },
+            None,
+        )
+        .await
+    {
+        Ok(job_id) => {
+            let id = id.clone();
+            state.catalog(move |c| c.set_job_id(&id, &job_id)).await?;
+        }
+        Err(e) => {
+            tracing::error!(backup_id = %id, error = %e, "cannot enqueue the backup");
+            let error = ErrorInfo {
+                code: "queue_unavailable".into(),
+                message: e.to_string(),
+            };
+            let failed = id.clone();
+            state
+                .catalog(move |c| c.mark_failure(&failed, None, &error))
+                .await?;
+            return Err(ApiError::QueueUnavailable);
+        }
+    }
+    let entry = AuditEntry {
+        result: AuditResult::Accepted,
+        ..audit
+    }
+    .target(id.to_string());
+    state.catalog(move |c| c.append_audit(&entry)).await?;
+    tracing::info!(backup_id = %id, user = %user.username, "backup accepted");
+
+    let body = json!({
+        "backup_id": id.to_string(),
+        "backup_type": backup_type,
+        "status": BackupStatus::InProgress,
+        "started_at": local_time(record.started_at, state.settings.tz()),
+        "created_by": record.created_by,
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/v1/backups/{id}"))],
+        JsonResponse(body),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(rename = "type")]
+    backup_type: Option<String>,
+    status: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+impl ListQuery {
+    fn parse(self) -> Result<BackupFilter, ApiError> {
+        let invalid = |parameter, reason: String| ApiError::InvalidParameter { parameter, reason };
+        let number = |parameter, value: Option<String>, default: u32, max: u32| match value {
+            None => Ok(default),
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
+                invalid(
+                    parameter,
+                    format!("{v:?} is not a whole number from 0 to {max}"),
+                )
+            }),
+        };
+        let limit = number("limit", self.limit, 20, 100)?;
+        if limit == 0 {
+            return Err(invalid("limit", "must be at least 1".into()));
+        }
+        Ok(BackupFilter {
+            backup_type: self
+                .backup_type
+                .filter(|s| !s.is_empty())
+                .map(|t| {
+                    t.parse()
+                        .map_err(|e: nexus_shared::domain::InvalidBackupType| {
+                            invalid("type", e.to_string())
+                        })
+                })
+                .transpose()?,
+            status: self
+                .status
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e: String| invalid("status", e)))
+                .transpose()?,
+            limit,
+            offset: number("offset", self.offset, 0, u32::MAX)?,
+        })
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> Result<JsonResponse<Value>, ApiError> {
+    let filter = query.parse()?;
+    let (limit, offset) = (filter.limit, filter.offset);
+    let (records, total) = state.catalog(move |c| c.list_backups(&filter)).await?;
+    let (root, tz) = (&state.settings.backup_root, state.settings.tz());
+    let backups: Vec<BackupView> = records
+        .into_iter()
+        .map(|r| BackupView::new(r, root, tz))
+        .collect();
+    Ok(JsonResponse(json!({
+        "backups": backups,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    })))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<JsonResponse<BackupView>, ApiError> {
+    let id = BackupId::parse(&id).map_err(|e| ApiError::InvalidBackupId(e.0))?;
+    let wanted = id.clone();
+    let record = state
+        .catalog(move |c| c.get_backup(&wanted))
+        .await
+        .map_err(|e| match e {
+            CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
+            other => other.into(),
+        })?;
+    Ok(JsonResponse(BackupView::new(
+        record,
+        &state.settings.backup_root,
+        state.settings.tz(),
+    )))
+}

@@ -1,0 +1,22 @@
+//! The HTTP surface: one module per resource, merged here.
+
+mod auth;
+mod backups;
+mod health;
+mod views;
+
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .nest(
+            "/api/v1",
+            Router::new().merge(auth::router()).merge(backups::router()),
+        )
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}

@@ -1,0 +1,391 @@
+//! Backup records: creation with a unique id, progress, leases, outcome.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use crate::domain::{BackupId, BackupStatus, BackupType, Phase};
+
+/// Who asked for a backup: a user, or the scheduler (no user id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedBy {
+    pub id: Option<i64>,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupRecord {
+    pub id: BackupId,
+    pub status: BackupStatus,
+    pub phase: Phase,
+    pub progress_percent: u8,
+    pub description: Option<String>,
+    /// Relative to the backup root.
+    pub file_path: PathBuf,
+    pub file_size: Option<u64>,
+    pub original_size: Option<u64>,
+    pub checksum: Option<String>,
+    pub raw_checksum: Option<String>,
+    pub created_by: CreatedBy,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error: Option<ErrorInfo>,
+    pub job_id: Option<String>,
+    pub attempts: u32,
+}
+
+pub struct NewBackup {
+    pub backup_type: BackupType,
+    pub description: Option<String>,
+    pub created_by: CreatedBy,
+    pub started_at: DateTime<Utc>,
+}
+
+/// What a finished backup job records.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    pub file_size: u64,
+    pub original_size: u64,
+    pub checksum: String,
+    pub raw_checksum: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BackupFilter {
+    pub backup_type: Option<BackupType>,
+    pub status: Option<BackupStatus>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// The caller now runs the backup.
+    Acquired,
+    /// Someone else runs it, and their lease has not expired.
+    HeldElsewhere { owner: String },
+    /// Nothing left to run.
+    AlreadyFinished(BackupStatus),
+}
+
+const COLUMNS: &str = "backup_id, status, phase, progress_percent, description, file_path,
+    file_size, original_size, checksum, raw_checksum, created_by_id, created_by_name,
+    started_at, completed_at, error_code, error_message, job_id, attempts";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> CatalogError {
+    CatalogError::Corrupt(format!("{what}: {e}"))
+}
+
+fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
+    let id: String = row.get(0)?;
+    let status: String = row.get(1)?;
+    let phase: String = row.get(2)?;
+    let started_at: String = row.get(12)?;
+    let completed_at: Option<String> = row.get(13)?;
+    let error_code: Option<String> = row.get(14)?;
+    let error_message: Option<String> = row.get(15)?;
+    let file_path: String = row.get(5)?;
+    let parts = (
+        row.get::<_, i64>(3)?,
+        row.get::<_, Option<String>>(4)?,
+        row.get::<_, Option<i64>>(6)?,
+        row.get::<_, Option<i64>>(7)?,
+        row.get::<_, Option<String>>(8)?,
+        row.get::<_, Option<String>>(9)?,
+        row.get::<_, Option<i64>>(10)?,
+        row.get::<_, String>(11)?,
+        row.get::<_, Option<String>>(16)?,
+        row.get::<_, i64>(17)?,
+    );
+    Ok((|| {
+        let (
+            percent,
+            description,
+            file_size,
+            original_size,
+            checksum,
+            raw_checksum,
+            by_id,
+            by_name,
+            job_id,
+            attempts,
+        ) = parts;
+        Ok(BackupRecord {
+            id: BackupId::parse(&id).map_err(|e| corrupt("backup id", e))?,
+            status: status.parse().map_err(|e| corrupt("status", e))?,
+            phase: phase.parse().map_err(|e| corrupt("phase", e))?,
+            progress_percent: percent.clamp(0, 100) as u8,
+            description,
+            file_path: PathBuf::from(file_path),
+            file_size: file_size.map(|n| n as u64),
+            original_size: original_size.map(|n| n as u64),
+            checksum,
+            raw_checksum,
+            created_by: CreatedBy {
+                id: by_id,
+                username: by_name,
+            },
+            started_at: time::parse_utc(&started_at)?,
+            completed_at: completed_at.as_deref().map(time::parse_utc).transpose()?,
+            error: error_code.map(|code| ErrorInfo {
+                code,
+                message: error_message.unwrap_or_default(),
+            }),
+            job_id,
+            attempts: attempts.max(0) as u32,
+        })
+    })())
+}
+
+fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+impl Catalog {
+    /// Records a new backup as `in_progress`, choosing its id: the start
+    /// time in `tz`, with `-2`, `-3`… when that second is taken by a record
+    /// or by a file already under `backup_root`.
+    pub fn create_backup(
+        &self,
+        new: &NewBackup,
+        tz: Tz,
+        backup_root: &Path,
+    ) -> Result<BackupRecord> {
+        let local = new.started_at.with_timezone(&tz).naive_local();
+        let mut id = BackupId::new(new.backup_type, local, 1);
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        loop {
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM backups WHERE backup_id = ?1)",
+                [id.to_string()],
+                |r| r.get(0),
+            )?;
+            if !taken && !backup_root.join(id.relative_path()).exists() {
+                break;
+            }
+            id = id.next_in_second().ok_or_else(|| {
+                CatalogError::Conflict("too many backups of one type in one second".into())
+            })?;
+        }
+        let now = time::now_text();
+        tx.execute(
+            "INSERT INTO backups (backup_id, backup_type, status, phase, progress_percent,
+                 description, file_path, created_by_id, created_by_name, started_at, created_at)
+             VALUES (?1, ?2, 'in_progress', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id.to_string(),
+                new.backup_type.as_str(),
+                new.description,
+                id.relative_path().to_string_lossy(),
+                new.created_by.id,
+                new.created_by.username,
+                time::format_utc(new.started_at),
+                now,
+            ],
+        )?;
+        tx.commit()?;
+        self.get_backup(&id)
+    }
+
+    pub fn get_backup(&self, id: &BackupId) -> Result<BackupRecord> {
+        let conn = self.connect()?;
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM backups WHERE backup_id = ?1"),
+            [id.to_string()],
+            read_record,
+        )
+        .found()?
+    }
+
+    /// Newest first, with the total matching the filter.
+    pub fn list_backups(&self, filter: &BackupFilter) -> Result<(Vec<BackupRecord>, u64)> {
+        let conn = self.connect()?;
+        let where_clause = "WHERE (?1 IS NULL OR backup_type = ?1) AND (?2 IS NULL OR status = ?2)";
+        let type_param = filter.backup_type.map(|t| t.as_str());
+        let status_param = filter.status.map(|s| s.as_str());
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM backups {where_clause}"),
+            params![type_param, status_param],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM backups {where_clause}
+             ORDER BY started_at DESC, backup_id DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let records = stmt
+            .query_map(
+                params![type_param, status_param, filter.limit, filter.offset],
+                read_record,
+            )?
+            .map(|r| r?)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((records, total.max(0) as u64))
+    }
+
+    /// Records still `in_progress` that no runner holds a live lease on:
+    /// queued, or left behind by a runner that died (for the sweeper).
+    pub fn unclaimed_in_progress(&self) -> Result<Vec<BackupRecord>> {
+        let conn = self.connect()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM backups
+             WHERE status = 'in_progress' AND (lease_owner IS NULL OR lease_expires_at < ?1)
+             ORDER BY started_at"
+        ))?;
+        stmt.query_map([now_millis()], read_record)?
+            .map(|r| r?)
+            .collect()
+    }
+
+    pub fn set_job_id(&self, id: &BackupId, job_id: &str) -> Result<()> {
+        let conn = self.connect()?;
+        conn.execute(
+            "UPDATE backups SET job_id = ?2 WHERE backup_id = ?1",
+            (id.to_string(), job_id),
+        )?;
+        Ok(())
+    }
+
+    /// Takes the right to run a backup for `ttl`, unless a live lease of
+    /// someone else holds it or the backup is already finished. Counts the
+    /// attempt when acquired.
+    pub fn acquire_lease(&self, id: &BackupId, owner: &str, ttl: Duration) -> Result<LeaseOutcome> {
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: (String, Option<String>, Option<i64>) = tx
+            .query_row(
+                "SELECT status, lease_owner, lease_expires_at FROM backups WHERE backup_id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .found()?;
+        let status: BackupStatus = row.0.parse().map_err(|e| corrupt("status", e))?;
+        if status.is_terminal() {
+            return Ok(LeaseOutcome::AlreadyFinished(status));
+        }
+        let now = now_millis();
+        if let (Some(holder), Some(expires)) = (row.1, row.2)
+            && holder != owner
+            && expires > now
+        {
+            return Ok(LeaseOutcome::HeldElsewhere { owner: holder });
+        }
+        tx.execute(
+            "UPDATE backups SET lease_owner = ?2, lease_expires_at = ?3, attempts = attempts + 1
+             WHERE backup_id = ?1",
+            params![id.to_string(), owner, now + ttl.as_millis() as i64],
+        )?;
+        tx.commit()?;
+        Ok(LeaseOutcome::Acquired)
+    }
+
+    /// Records progress and extends the lease. Returns false when the
+    /// caller no longer holds the lease (it expired and another took it).
+    pub fn report_progress(
+        &self,
+        id: &BackupId,
+        owner: &str,
+        phase: Phase,
+        percent: u8,
+        ttl: Duration,
+    ) -> Result<bool> {
+        let conn = self.connect()?;
+        let updated = conn.execute(
+            "UPDATE backups SET phase = ?3, progress_percent = MAX(progress_percent, ?4),
+                 lease_expires_at = ?5
+             WHERE backup_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
+            params![
+                id.to_string(),
+                owner,
+                phase.as_str(),
+                percent.min(100),
+                now_millis() + ttl.as_millis() as i64
+            ],
+        )?;
+        Ok(updated == 1)
+    }
+
+    /// Extends the lease without changing progress.
+    pub fn renew_lease(&self, id: &BackupId, owner: &str, ttl: Duration) -> Result<bool> {
+        let conn = self.connect()?;
+        let updated = conn.execute(
+            "UPDATE backups SET lease_expires_at = ?3
+             WHERE backup_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
+            params![id.to_string(), owner, now_millis() + ttl.as_millis() as i64],
+        )?;
+        Ok(updated == 1)
+    }
+
+    /// Records success. Only the lease holder may finish a backup.
+    pub fn mark_success(&self, id: &BackupId, owner: &str, done: &Completed) -> Result<bool> {
+        let conn = self.connect()?;
+        let updated = conn.execute(
+            "UPDATE backups SET status = 'success', phase = 'done', progress_percent = 100,
+                 file_size = ?3, original_size = ?4, checksum = ?5, raw_checksum = ?6,
+                 completed_at = ?7, error_code = NULL, error_message = NULL,
+                 lease_owner = NULL, lease_expires_at = NULL
+             WHERE backup_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
+            params![
+                id.to_string(),
+                owner,
+                done.file_size as i64,
+                done.original_size as i64,
+                done.checksum,
+                done.raw_checksum,
+                time::now_text()
+            ],
+        )?;
+        Ok(updated == 1)
+    }
+
+    /// Records failure of a backup still in progress. `owner` None is the
+    /// sweeper giving up on a backup whose job is gone; it only succeeds
+    /// when no live lease is held.
+    pub fn mark_failure(
+        &self,
+        id: &BackupId,
+        owner: Option<&str>,
+        error: &ErrorInfo,
+    ) -> Result<bool> {
+        let conn = self.connect()?;
+        let updated = conn.execute(
+            "UPDATE backups SET status = 'failure', completed_at = ?3,
+                 error_code = ?4, error_message = ?5, lease_owner = NULL, lease_expires_at = NULL
+             WHERE backup_id = ?1 AND status = 'in_progress'
+               AND (lease_owner IS ?2 OR lease_owner IS NULL OR lease_expires_at < ?6)",
+            params![
+                id.to_string(),
+                owner,
+                time::now_text(),
+                error.code,
+                error.message,
+                now_millis()
+            ],
+        )?;
+        Ok(updated == 1)
+    }
+
+    /// Whether a record exists for this id (for reconciliation).
+    pub fn backup_exists(&self, id: &BackupId) -> Result<bool> {
+        let conn = self.connect()?;
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM backups WHERE backup_id = ?1",
+                [id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}

@@ -1,0 +1,40 @@
+//! Applies the SQL files of `migrations/` in order, once each. An applied
+//! migration is never edited; a change is a new file.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Result, time};
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_catalog",
+    include_str!("../../../migrations/0001_catalog.sql"),
+)];
+
+pub(super) fn apply(conn: &mut Connection) -> Result<()> {
+    // IMMEDIATE: the api and the worker may start at the same moment; one
+    // applies the migrations, the other waits and then finds them applied.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             name       TEXT PRIMARY KEY,
+             applied_at TEXT NOT NULL
+         )",
+    )?;
+    for (name, sql) in MIGRATIONS {
+        let applied: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !applied {
+            tracing::info!(migration = name, "applying catalog migration");
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, ?2)",
+                (name, time::now_text()),
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

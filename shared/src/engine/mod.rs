@@ -1,0 +1,208 @@
+//! The backup engine: everything a backup does to files, independent of
+//! HTTP, the queue and the catalog. Callers pass a [`BackupPlan`] and an
+//! [`Observer`] that hears each step (the worker records progress, the CLI
+//! prints the guide's log lines).
+
+pub mod compress;
+mod error;
+pub mod manifest;
+pub mod preflight;
+pub mod snapshot;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+pub use error::EngineError;
+pub use preflight::Preflight;
+
+use crate::catalog::CreatedBy;
+use crate::domain::{BackupId, Phase};
+use crate::fsutil;
+use manifest::Manifest;
+
+/// Everything needed to take one backup.
+#[derive(Debug, Clone)]
+pub struct BackupPlan<'a> {
+    pub source: &'a Path,
+    pub backup_root: &'a Path,
+    pub id: &'a BackupId,
+    pub reserve_bytes: u64,
+    pub description: Option<&'a str>,
+    pub created_by: &'a CreatedBy,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A finished backup, published under its final name.
+#[derive(Debug, Clone)]
+pub struct BackupOutcome {
+    pub path: PathBuf,
+    pub manifest_path: PathBuf,
+    pub file_size: u64,
+    pub original_size: u64,
+    pub checksum: String,
+    pub raw_checksum: String,
+}
+
+/// Steps of a backup, as they happen.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    Preflight(&'a Preflight),
+    PhaseStarted(Phase),
+    /// `fraction` of the current phase is done.
+    Progress(Phase, f64),
+    SnapshotTaken {
+        path: &'a Path,
+        bytes: u64,
+    },
+    IntegrityOk,
+    Compressed {
+        from: u64,
+        to: u64,
+    },
+}
+
+/// Hears the engine's events. Returning an error stops the backup, which
+/// then cleans up and returns that error.
+pub trait Observer {
+    fn event(&mut self, event: Event<'_>) -> Result<(), EngineError>;
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _: Event<'_>) -> Result<(), EngineError> {
+        Ok(())
+    }
+}
+
+/// Where a backup's temporary files live. Their names derive from the
+/// backup id, so a retry after a crash finds and replaces its own leftovers,
+/// and none of them can be mistaken for a finished `.db.gz`.
+struct TempFiles {
+    snapshot: PathBuf,
+    gz: PathBuf,
+    manifest: PathBuf,
+}
+
+impl TempFiles {
+    fn new(root: &Path, id: &BackupId) -> TempFiles {
+        let dir = root.join(id.backup_type().folder());
+        let name = id.file_name();
+        TempFiles {
+            snapshot: root.join(".tmp").join(format!("{id}.snapshot.db")),
+            gz: dir.join(format!(".{name}.tmp")),
+            manifest: dir.join(format!(".{name}.json.tmp")),
+        }
+    }
+
+    fn snapshot_side_files(&self) -> [PathBuf; 3] {
+        ["", "-wal", "-shm"].map(|suffix| {
+            let mut p = self.snapshot.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        })
+    }
+
+    fn remove_all(&self) {
+        for path in self
+            .snapshot_side_files()
+            .iter()
+            .chain([&self.gz, &self.manifest])
+        {
+            if let Err(e) = fsutil::remove_if_exists(path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a temporary file");
+            }
+        }
+    }
+}
+
+/// Takes a backup: pre-flight, consistent snapshot, integrity check, gzip
+/// with checksums, manifest, and an atomic durable publish. On any error
+/// the temporary files are removed and no final file is left half-written.
+pub fn create_backup(
+    plan: &BackupPlan<'_>,
+    observer: &mut dyn Observer,
+) -> Result<BackupOutcome, EngineError> {
+    let temps = TempFiles::new(plan.backup_root, plan.id);
+    let result = run(plan, &temps, observer);
+    temps.remove_all();
+    result
+}
+
+fn run(
+    plan: &BackupPlan<'_>,
+    temps: &TempFiles,
+    observer: &mut dyn Observer,
+) -> Result<BackupOutcome, EngineError> {
+    observer.event(Event::PhaseStarted(Phase::Preflight))?;
+    let preflight = preflight::check(plan.source, plan.backup_root, plan.reserve_bytes)?;
+    observer.event(Event::Preflight(&preflight))?;
+
+    let type_dir = plan.backup_root.join(plan.id.backup_type().folder());
+    let tmp_dir = plan.backup_root.join(".tmp");
+    for dir in [&type_dir, &tmp_dir] {
+        fsutil::create_private_dir(dir)
+            .map_err(|e| EngineError::io("cannot create a backup folder", dir.as_path(), e))?;
+    }
+    temps.remove_all(); // leftovers of an earlier attempt at this backup
+
+    observer.event(Event::PhaseStarted(Phase::Snapshot))?;
+    let snapshot_bytes = snapshot::copy_live_database(plan.source, &temps.snapshot, &mut |f| {
+        observer.event(Event::Progress(Phase::Snapshot, f))
+    })?;
+    fsutil::restrict_file(&temps.snapshot)
+        .map_err(|e| EngineError::io("cannot protect the snapshot", &temps.snapshot, e))?;
+    observer.event(Event::SnapshotTaken {
+        path: &temps.snapshot,
+        bytes: snapshot_bytes,
+    })?;
+
+    observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
+    snapshot::integrity_check(&temps.snapshot)?;
+    observer.event(Event::IntegrityOk)?;
+
+    observer.event(Event::PhaseStarted(Phase::Compress))?;
+    let compressed = compress::gzip_file(&temps.snapshot, &temps.gz, &mut |f| {
+        observer.event(Event::Progress(Phase::Compress, f))
+    })?;
+    observer.event(Event::Compressed {
+        from: compressed.raw_size,
+        to: compressed.gz_size,
+    })?;
+
+    observer.event(Event::PhaseStarted(Phase::Finalize))?;
+    let final_path = plan.backup_root.join(plan.id.relative_path());
+    let manifest_path = manifest::manifest_path(&final_path);
+    let manifest = Manifest {
+        format: 1,
+        backup_id: plan.id.clone(),
+        backup_type: plan.id.backup_type(),
+        file_name: plan.id.file_name(),
+        file_size: compressed.gz_size,
+        original_size: compressed.raw_size,
+        checksum: compressed.gz_sha256.clone(),
+        raw_checksum: compressed.raw_sha256.clone(),
+        created_by: plan.created_by.into(),
+        description: plan.description.map(str::to_owned),
+        started_at: plan.started_at,
+        completed_at: Utc::now(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    manifest::write_temp(&manifest, &temps.manifest)?;
+    // The data first, then its manifest: a manifest never describes a file
+    // that is not there in full.
+    fsutil::publish(&temps.gz, &final_path)
+        .map_err(|e| EngineError::io("cannot publish the backup file", &final_path, e))?;
+    fsutil::publish(&temps.manifest, &manifest_path)
+        .map_err(|e| EngineError::io("cannot publish the manifest", &manifest_path, e))?;
+    Ok(BackupOutcome {
+        path: final_path,
+        manifest_path,
+        file_size: compressed.gz_size,
+        original_size: compressed.raw_size,
+        checksum: compressed.gz_sha256,
+        raw_checksum: compressed.raw_sha256,
+    })
+}

@@ -1,0 +1,175 @@
+//! The job queue: apalis-sqlite in `<data_dir>/queue.db`. The API and the
+//! scheduler push jobs; the worker drains them. The catalog stays the
+//! record of what happened; the queue only says what is left to do.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_sqlite::{Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::domain::BackupId;
+use crate::settings::QueueSettings;
+
+/// The one queue every job kind shares.
+pub const QUEUE_NAME: &str = "nexus-jobs";
+
+/// A unit of work for the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    Backup { backup_id: BackupId },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Backup { .. } => "backup",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue database error: {0}")]
+    Sqlx(#[from] apalis_sqlite::SqlxError),
+    #[error("queue error: {0}")]
+    Apalis(String),
+    #[error("queue folder error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where a job stands in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    /// apalis' status: Pending, Queued, Running, Done, Failed or Killed.
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_result: Option<String>,
+}
+
+impl JobState {
+    /// Nothing will run this job again.
+    pub fn is_terminal(&self) -> bool {
+        match self.status.as_str() {
+            "Done" | "Killed" => true,
+            "Failed" => self.attempts >= self.max_attempts,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Queue {
+    pool: SqlitePool,
+    settings: QueueSettings,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
+impl Queue {
+    /// Opens (creating if needed) the queue database and applies apalis'
+    /// migrations. Setup may meet SQLITE_BUSY when several processes start
+    /// at once, so it is retried.
+    pub async fn open(path: &Path, settings: &QueueSettings) -> Result<Queue, QueueError> {
+        if let Some(dir) = path.parent() {
+            crate::fsutil::create_private_dir(dir)?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_secs(15));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1.. {
+            match SqliteStorage::setup(&pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < 8 => {
+                    tracing::debug!(error = %e, attempt, "queue setup busy, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => return Err(QueueError::Apalis(e.to_string())),
+            }
+        }
+        crate::fsutil::restrict_file(path)?;
+        Ok(Queue {
+            pool,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The apalis storage the worker consumes and producers push to.
+    pub fn storage(&self) -> SqliteStorage<Job> {
+        SqliteStorage::new(&self.pool).with_config(
+            Config::default()
+                .queue(QUEUE_NAME)
+                .batch_size(1)
+                .heartbeat_interval(Duration::from_secs(self.settings.heartbeat_secs))
+                .missed_heartbeats(self.settings.missed_heartbeats as usize),
+        )
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Enqueues a job and returns its id. With an idempotency key, a second
+    /// push of the same key is a no-op (and returns the first job's id).
+    pub async fn push(
+        &self,
+        job: Job,
+        idempotency_key: Option<&str>,
+    ) -> Result<String, QueueError> {
+        let id = Ulid::generate();
+        let mut builder = TaskBuilder::new(job)
+            .task_id(TaskId::from_ulid(id))
+            .max_attempts(self.settings.max_attempts.max(1) as usize);
+        if let Some(key) = idempotency_key {
+            builder = builder.idempotency_key(key);
+        }
+        self.storage()
+            .push_task(builder.build())
+            .await
+            .map_err(|e| QueueError::Apalis(e.to_string()))?;
+        match idempotency_key {
+            None => Ok(id.to_string()),
+            Some(key) => Ok(sqlx::query_scalar::<_, String>(
+                "SELECT id FROM Jobs WHERE job_type = ?1 AND idempotency_key = ?2",
+            )
+            .bind(QUEUE_NAME)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or_else(|| id.to_string())),
+        }
+    }
+
+    /// The job's state, or `None` if the queue has no such job.
+    pub async fn job_state(&self, job_id: &str) -> Result<Option<JobState>, QueueError> {
+        let row: Option<(String, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT status, attempts, max_attempts, last_result FROM Jobs WHERE id = ?1",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            row.map(|(status, attempts, max_attempts, last_result)| JobState {
+                status,
+                attempts,
+                max_attempts,
+                last_result,
+            }),
+        )
+    }
+}

@@ -1,0 +1,417 @@
+//! Configuration: built-in defaults, then `nexus-backup.toml` (or the file
+//! named by `NEXUS_CONFIG`), then environment variables (SPEC §10).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+
+/// A value that must never appear in logs: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// An IANA timezone name such as `Asia/Tokyo`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timezone(pub Tz);
+
+impl<'de> Deserialize<'de> for Timezone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<Tz>()
+            .map(Timezone)
+            .map_err(|_| serde::de::Error::custom(format!("unknown timezone {s:?}")))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Catalog and queue SQLite files, the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// The ITSM database to protect.
+    pub db_path: PathBuf,
+    pub backup_root: PathBuf,
+    pub listen: String,
+    pub admin_user: String,
+    pub admin_password: Option<Secret>,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_ttl_minutes: u64,
+    pub timezone: Timezone,
+    /// Generate a demo ITSM database at `db_path` when none exists.
+    pub demo_db: bool,
+    pub demo_db_size_mb: u64,
+    /// Free space to leave on the backup filesystem on top of what a backup
+    /// needs; the pre-flight refuses a backup that would eat into it.
+    pub reserve_bytes: u64,
+    pub smtp: SmtpSettings,
+    pub queue: QueueSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: Option<String>,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    /// Recipients of alerts.
+    pub alert_to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// How often a worker proves it is alive. A worker silent for
+    /// `heartbeat_secs × missed_heartbeats` is taken as dead and its jobs
+    /// are handed to a live worker. Every worker must use the same values.
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: u32,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval_ms: u64,
+    /// Jobs run at once by one worker process.
+    pub concurrency: usize,
+    /// Times a job may be started (crash recoveries count) before it is given up.
+    pub max_attempts: u32,
+    /// Retries of a transient failure inside one attempt, with backoff.
+    pub transient_retries: u32,
+    pub retry_base_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./var/data"),
+            db_path: PathBuf::from("./var/itsm_nexus.db"),
+            backup_root: PathBuf::from("./var/backups"),
+            listen: "127.0.0.1:6443".into(),
+            admin_user: "admin".into(),
+            admin_password: None,
+            jwt_secret: None,
+            jwt_ttl_minutes: 60,
+            timezone: Timezone(chrono_tz::Asia::Tokyo),
+            demo_db: false,
+            demo_db_size_mb: 20,
+            reserve_bytes: 0,
+            smtp: SmtpSettings::default(),
+            queue: QueueSettings::default(),
+        }
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: None,
+            port: 587,
+            user: None,
+            password: None,
+            from: "nexus-backup@localhost".into(),
+            alert_to: Vec::new(),
+        }
+    }
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            heartbeat_secs: 10,
+            missed_heartbeats: 2,
+            poll_interval_ms: 500,
+            concurrency: 2,
+            max_attempts: 3,
+            transient_retries: 4,
+            retry_base_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?} is not valid: {message}")]
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+/// The environment variables that override the file, with the setting each sets.
+const ENV_NAMES: &[&str] = &[
+    "NEXUS_DATA_DIR",
+    "NEXUS_DB_PATH",
+    "NEXUS_BACKUP_ROOT",
+    "NEXUS_LISTEN",
+    "NEXUS_ADMIN_USER",
+    "NEXUS_ADMIN_PASSWORD",
+    "NEXUS_JWT_SECRET",
+    "NEXUS_JWT_TTL_MINUTES",
+    "NEXUS_TZ",
+    "NEXUS_DEMO_DB",
+    "NEXUS_DEMO_DB_SIZE_MB",
+    "NEXUS_RESERVE_BYTES",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_FROM",
+    "NEXUS_ALERT_TO",
+    "NEXUS_QUEUE_HEARTBEAT_SECS",
+    "NEXUS_QUEUE_POLL_MS",
+    "NEXUS_QUEUE_CONCURRENCY",
+    "NEXUS_QUEUE_MAX_ATTEMPTS",
+];
+
+impl Settings {
+    /// Loads from the process environment and the working folder.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(&env, Path::new("."))
+    }
+
+    /// Loads with an explicit environment and working folder (for tests).
+    pub fn load_from(env: &HashMap<String, String>, cwd: &Path) -> Result<Self, SettingsError> {
+        let file = match env.get("NEXUS_CONFIG") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => Some(cwd.join("nexus-backup.toml")).filter(|p| p.exists()),
+        };
+        let mut settings = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| SettingsError::Read {
+                        path: path.clone(),
+                        source,
+                    })?;
+                toml::from_str(&text).map_err(|e| SettingsError::Parse {
+                    path,
+                    message: e.to_string(),
+                })?
+            }
+            None => Settings::default(),
+        };
+        for name in ENV_NAMES {
+            if let Some(value) = env.get(*name).filter(|v| !v.is_empty()) {
+                settings.apply_env(name, value)?;
+            }
+        }
+        Ok(settings)
+    }
+
+    fn apply_env(&mut self, name: &'static str, value: &str) -> Result<(), SettingsError> {
+        fn parse<T: FromStr>(name: &'static str, value: &str) -> Result<T, SettingsError>
+        where
+            T::Err: fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| SettingsError::Env {
+                name,
+                value: value.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        match name {
+            "NEXUS_DATA_DIR" => self.data_dir = value.into(),
+            "NEXUS_DB_PATH" => self.db_path = value.into(),
+            "NEXUS_BACKUP_ROOT" => self.backup_root = value.into(),
+            "NEXUS_LISTEN" => self.listen = value.into(),
+            "NEXUS_ADMIN_USER" => self.admin_user = value.into(),
+            "NEXUS_ADMIN_PASSWORD" => self.admin_password = Some(Secret::new(value)),
+            "NEXUS_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
+            "NEXUS_JWT_TTL_MINUTES" => self.jwt_ttl_minutes = parse(name, value)?,
+            "NEXUS_TZ" => self.timezone = Timezone(parse(name, value)?),
+            "NEXUS_DEMO_DB" => self.demo_db = matches!(value, "1" | "true" | "yes"),
+            "NEXUS_DEMO_DB_SIZE_MB" => self.demo_db_size_mb = parse(name, value)?,
+            "NEXUS_RESERVE_BYTES" => self.reserve_bytes = parse(name, value)?,
+            "SMTP_HOST" => self.smtp.host = Some(value.into()),
+            "SMTP_PORT" => self.smtp.port = parse(name, value)?,
+            "SMTP_USER" => self.smtp.user = Some(value.into()),
+            "SMTP_PASSWORD" => self.smtp.password = Some(Secret::new(value)),
+            "SMTP_FROM" => self.smtp.from = value.into(),
+            "NEXUS_ALERT_TO" => {
+                self.smtp.alert_to = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
+            "NEXUS_QUEUE_HEARTBEAT_SECS" => self.queue.heartbeat_secs = parse(name, value)?,
+            "NEXUS_QUEUE_POLL_MS" => self.queue.poll_interval_ms = parse(name, value)?,
+            "NEXUS_QUEUE_CONCURRENCY" => self.queue.concurrency = parse(name, value)?,
+            "NEXUS_QUEUE_MAX_ATTEMPTS" => self.queue.max_attempts = parse(name, value)?,
+            _ => unreachable!("{name} is listed in ENV_NAMES"),
+        }
+        Ok(())
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.timezone.0
+    }
+
+    pub fn catalog_path(&self) -> PathBuf {
+        self.data_dir.join("catalog.db")
+    }
+
+    pub fn queue_path(&self) -> PathBuf {
+        self.data_dir.join("queue.db")
+    }
+
+    pub fn jwt_secret_path(&self) -> PathBuf {
+        self.data_dir.join("jwt_secret")
+    }
+}
+
+/// A commented example configuration with every default, for
+/// `nexus-backup print-default-config`.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# nexus-backup.toml — every setting with its default.
+# Environment variables (in brackets) override this file.
+
+data_dir = "./var/data"            # [NEXUS_DATA_DIR] catalog.db, queue.db, jwt_secret
+db_path = "./var/itsm_nexus.db"    # [NEXUS_DB_PATH] the ITSM database to protect
+backup_root = "./var/backups"      # [NEXUS_BACKUP_ROOT] production: "/backups"
+listen = "127.0.0.1:6443"          # [NEXUS_LISTEN]
+admin_user = "admin"               # [NEXUS_ADMIN_USER] first admin, created when no user exists
+# admin_password = "..."           # [NEXUS_ADMIN_PASSWORD] without it one is generated and printed once
+# jwt_secret = "..."               # [NEXUS_JWT_SECRET] without it one is generated into data_dir (0600)
+jwt_ttl_minutes = 60               # [NEXUS_JWT_TTL_MINUTES]
+timezone = "Asia/Tokyo"            # [NEXUS_TZ] file names, ids and schedules use this zone
+demo_db = false                    # [NEXUS_DEMO_DB=1] generate a demo itsm_nexus.db when missing
+demo_db_size_mb = 20               # [NEXUS_DEMO_DB_SIZE_MB]
+reserve_bytes = 0                  # [NEXUS_RESERVE_BYTES] free space a backup must leave untouched
+
+[smtp]
+# host = "smtp.example.com"        # [SMTP_HOST] no host: alerts are logged, not mailed
+port = 587                         # [SMTP_PORT]
+# user = "..."                     # [SMTP_USER]
+# password = "..."                 # [SMTP_PASSWORD]
+from = "nexus-backup@localhost"    # [SMTP_FROM]
+alert_to = []                      # [NEXUS_ALERT_TO] comma-separated in the environment
+
+[queue]
+heartbeat_secs = 10                # [NEXUS_QUEUE_HEARTBEAT_SECS] same on every worker
+missed_heartbeats = 2              # a worker silent this many beats is dead; its jobs move on
+poll_interval_ms = 500             # [NEXUS_QUEUE_POLL_MS]
+concurrency = 2                    # [NEXUS_QUEUE_CONCURRENCY] jobs at once per worker
+max_attempts = 3                   # [NEXUS_QUEUE_MAX_ATTEMPTS] starts of one job, crashes included
+transient_retries = 4              # retries of a transient error within one start, with backoff
+retry_base_ms = 500                # first backoff; doubles each retry
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_operating_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(&env(&[]), dir.path()).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./var/data"));
+        assert_eq!(s.db_path, PathBuf::from("./var/itsm_nexus.db"));
+        assert_eq!(s.backup_root, PathBuf::from("./var/backups"));
+        assert_eq!(s.listen, "127.0.0.1:6443");
+        assert_eq!(s.tz(), chrono_tz::Asia::Tokyo);
+        assert!(s.admin_password.is_none());
+    }
+
+    #[test]
+    fn the_printed_default_config_parses_to_the_defaults() {
+        let parsed: Settings = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        let defaults = Settings::default();
+        assert_eq!(parsed.data_dir, defaults.data_dir);
+        assert_eq!(parsed.queue.heartbeat_secs, defaults.queue.heartbeat_secs);
+        assert_eq!(parsed.smtp.port, defaults.smtp.port);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nexus-backup.toml"),
+            "backup_root = \"/srv/file\"\ntimezone = \"UTC\"\n[smtp]\nport = 25\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            &env(&[
+                ("NEXUS_BACKUP_ROOT", "/backups"),
+                ("NEXUS_ALERT_TO", "a@example.com, b@example.com"),
+            ]),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(s.backup_root, PathBuf::from("/backups"));
+        assert_eq!(s.tz(), chrono_tz::UTC);
+        assert_eq!(s.smtp.port, 25);
+        assert_eq!(s.smtp.alert_to, ["a@example.com", "b@example.com"]);
+    }
+
+    #[test]
+    fn a_typo_in_the_file_or_a_bad_value_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nexus-backup.toml"),
+            "bakup_root = \"/x\"\n",
+        )
+        .unwrap();
+        let err = Settings::load_from(&env(&[]), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("bakup_root"), "{err}");
+
+        let err = Settings::load_from(
+            &env(&[("NEXUS_TZ", "Mars/Olympus")]),
+            Path::new("/nonexistent"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("NEXUS_TZ"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Settings::load_from(
+            &env(&[
+                ("NEXUS_ADMIN_PASSWORD", "hunter2"),
+                ("SMTP_PASSWORD", "smtp-pw"),
+            ]),
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("smtp-pw"));
+    }
+}

@@ -1,0 +1,66 @@
+//! What every job needs: settings, catalog, queue, and this worker's name.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use nexus_shared::catalog::Catalog;
+use nexus_shared::queue::Queue;
+use nexus_shared::settings::Settings;
+
+#[derive(Clone)]
+pub struct JobContext {
+    pub settings: Arc<Settings>,
+    pub catalog: Catalog,
+    pub queue: Queue,
+    /// Unique per process, so a restarted worker never collides with the
+    /// registration its killed predecessor left behind.
+    pub worker_name: Arc<str>,
+}
+
+impl JobContext {
+    pub async fn open(settings: Settings) -> anyhow::Result<JobContext> {
+        let catalog = {
+            let path = settings.catalog_path();
+            tokio::task::spawn_blocking(move || Catalog::open(&path))
+                .await?
+                .context("cannot open the catalog")?
+        };
+        let queue = Queue::open(&settings.queue_path(), &settings.queue)
+            .await
+            .context("cannot open the job queue")?;
+        let host = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into());
+        let worker_name = format!(
+            "nexus-worker@{host}:{}:{}",
+            std::process::id(),
+            ulid::Ulid::generate()
+        );
+        Ok(JobContext {
+            settings: Arc::new(settings),
+            catalog,
+            queue,
+            worker_name: worker_name.into(),
+        })
+    }
+
+    /// How long a job's claim on a backup lasts without renewal. Longer than
+    /// the time apalis needs to notice a dead worker, so a job is only taken
+    /// over once its first runner is surely gone.
+    pub fn lease_ttl(&self) -> Duration {
+        let q = &self.settings.queue;
+        Duration::from_secs((q.heartbeat_secs * (u64::from(q.missed_heartbeats) + 1)).max(6))
+    }
+
+    /// Runs blocking catalog work off the async threads.
+    pub async fn blocking<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Catalog) -> Result<T, nexus_shared::catalog::CatalogError> + Send + 'static,
+    {
+        let catalog = self.catalog.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&catalog)).await??)
+    }
+}

@@ -1,0 +1,35 @@
+//! Job handlers. Each is a small async function over the typed job; the
+//! engine does the work. A job whose work failed records that failure and
+//! returns `Ok`; only a failure to record anything (catalog unreachable)
+//! returns `Err`, so that the queue tries the job again later.
+
+pub mod backup;
+
+use apalis::prelude::{Attempt, BoxDynError, Data};
+use nexus_shared::queue::Job;
+use tracing::Instrument as _;
+
+use crate::JobContext;
+
+pub async fn handle(
+    job: Job,
+    attempt: Attempt,
+    ctx: Data<JobContext>,
+) -> Result<String, BoxDynError> {
+    let span = tracing::info_span!("job", kind = job.kind(), attempt = attempt.current());
+    let result = match job {
+        Job::Backup { backup_id } => {
+            let span = tracing::info_span!(parent: &span, "backup", backup_id = %backup_id);
+            backup::run(&ctx, backup_id).instrument(span).await
+        }
+    };
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            tracing::error!(parent: &span, error = format!("{e:#}"), "job could not record its result; it will be retried");
+            // apalis re-fetches failed jobs at once: pause before giving it back.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The sweeper: a backup record must never stay `in_progress` forever.
+//!
+//! apalis hands the jobs of a dead worker to a live one; this covers what
+//! it cannot: a record whose job was never enqueued (the API died between
+//! the two writes) or is missing from the queue gets a new job, and a record
+//! whose job has ended without recording a result (attempts used up) is
+//! marked failed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, BackupRecord, ErrorInfo};
+use nexus_shared::queue::Job;
+use tokio::sync::watch;
+
+use crate::JobContext;
+
+const INTERVAL: Duration = Duration::from_secs(15);
+/// A record younger than this may still be getting its job from the API.
+const ENQUEUE_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+
+pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = sweep(&ctx).await {
+            tracing::warn!(error = format!("{e:#}"), "sweep failed; trying again later");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// One pass over the unclaimed in-progress records.
+pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
+    let records = ctx.blocking(|c| c.unclaimed_in_progress()).await?;
+    for record in records {
+        let job = match &record.job_id {
+            Some(job_id) => Some(ctx.queue.job_state(job_id).await?),
+            None => None,
+        };
+        match job {
+            Some(Some(state)) if state.is_terminal() => {
+                let detail = format!(
+                    "the job ended ({}, {} of {} attempts) without recording a result",
+                    state.status, state.attempts, state.max_attempts
+                );
+                give_up(ctx, &record, detail).await?;
+            }
+            Some(Some(_)) => {} // queued or running: the queue will get to it
+            Some(None) => reenqueue(ctx, &record, "its job is missing from the queue").await?,
+            None if Utc::now() - record.started_at > ENQUEUE_GRACE => {
+                reenqueue(ctx, &record, "it was never enqueued").await?
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+async fn reenqueue(ctx: &JobContext, record: &BackupRecord, why: &str) -> anyhow::Result<()> {
+    tracing::warn!(backup_id = %record.id, why, "re-enqueueing a backup");
+    let job_id = ctx
+        .queue
+        .push(
+            Job::Backup {
+                backup_id: record.id.clone(),
+            },
+            None,
+        )
+        .await?;
+    let id = record.id.clone();
+    ctx.blocking(move |c| c.set_job_id(&id, &job_id)).await
+}
+
+async fn give_up(ctx: &JobContext, record: &BackupRecord, detail: String) -> anyhow::Result<()> {
+    tracing::error!(backup_id = %record.id, %detail, "marking an abandoned backup as failed");
+    let error = ErrorInfo {
+        code: "job_abandoned".into(),
+        message: detail.clone(),
+    };
+    let id = record.id.clone();
+    let marked = ctx
+        .blocking(move |c| c.mark_failure(&id, None, &error))
+        .await?;
+    if marked {
+        let entry = AuditEntry::system(AuditSource::Worker, "backup.run", AuditResult::Failure)
+            .target(record.id.to_string())
+            .detail(detail);
+        ctx.blocking(move |c| c.append_audit(&entry)).await?;
+    }
+    Ok(())
+}
