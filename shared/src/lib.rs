@@ -9,5 +9,16 @@ pub mod engine;
 pub mod fsutil;
 pub mod password;
 pub mod queue;
+pub mod runner;
 pub mod settings;
 pub mod signals;
+
+/// The name of the operating-system user running this process, for audit
+/// entries of CLI actions.
+pub fn os_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid:{}", nix::unistd::geteuid()))
+}

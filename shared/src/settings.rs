@@ -287,6 +287,16 @@ impl Settings {
         self.data_dir.join("queue.db")
     }
 
+    /// How long a runner's claim on a backup lasts without renewal: longer
+    /// than apalis needs to notice a dead worker, so a job is only taken
+    /// over once its first runner is surely gone.
+    pub fn lease_ttl(&self) -> std::time::Duration {
+        let q = &self.queue;
+        std::time::Duration::from_secs(
+            (q.heartbeat_secs * (u64::from(q.missed_heartbeats) + 1)).max(6),
+        )
+    }
+
     pub fn jwt_secret_path(&self) -> PathBuf {
         self.data_dir.join("jwt_secret")
     }

@@ -1,7 +1,6 @@
 //! What every job needs: settings, catalog, queue, and this worker's name.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use nexus_shared::catalog::Catalog;
@@ -44,14 +43,6 @@ impl JobContext {
             queue,
             worker_name: worker_name.into(),
         })
-    }
-
-    /// How long a job's claim on a backup lasts without renewal. Longer than
-    /// the time apalis needs to notice a dead worker, so a job is only taken
-    /// over once its first runner is surely gone.
-    pub fn lease_ttl(&self) -> Duration {
-        let q = &self.settings.queue;
-        Duration::from_secs((q.heartbeat_secs * (u64::from(q.missed_heartbeats) + 1)).max(6))
     }
 
     /// Runs blocking catalog work off the async threads.

@@ -1,0 +1,33 @@
+# Nexus Backup — the commands the README promises.
+.PHONY: run test lint fmt bench build clean
+
+CARGO ?= cargo
+
+## make run: build and start api + worker on the embedded default (./var)
+run:
+	$(CARGO) build --release --bins
+	NEXUS_DEMO_DB=1 scripts/run-local.sh target/release
+
+## make test: every test (unit, end-to-end with real processes)
+test:
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+## make lint: formatting and clippy, warnings as errors
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## make bench: figures for a ~1 GB database next to the guide's shell pipeline
+bench:
+	$(CARGO) build --release --bins
+	$(CARGO) bench -p nexus-e2e --bench backup
+
+build:
+	$(CARGO) build --workspace --bins
+
+clean:
+	$(CARGO) clean

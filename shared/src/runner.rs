@@ -1,0 +1,313 @@
+//! Runs one recorded backup to its end: claims it with a lease, runs the
+//! engine while recording progress in the catalog, retries transient
+//! failures with backoff, and records and audits the outcome.
+//!
+//! The worker's backup job runs this on a blocking thread; the CLI runs it
+//! in-process when no worker is alive. Both go through the same lease, so a
+//! backup never runs twice at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::catalog::{
+    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Completed,
+    ErrorInfo, LeaseOutcome,
+};
+use crate::domain::{BackupId, BackupStatus, Phase};
+use crate::engine::{self, BackupOutcome, BackupPlan, EngineError, Event, Observer};
+use crate::fsutil::human_size;
+use crate::settings::Settings;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    Succeeded(BackupOutcome),
+    /// The engine failed; the failure is recorded.
+    Failed(EngineError),
+    /// Nothing to do: the backup had already ended.
+    AlreadyFinished(BackupStatus),
+    /// Another runner holds a live lease on it.
+    HeldElsewhere {
+        owner: String,
+    },
+    /// The lease was lost mid-way; the runner that took it over finishes.
+    HandedOver(String),
+}
+
+pub struct Runner<'a> {
+    pub catalog: &'a Catalog,
+    pub settings: &'a Settings,
+    /// Unique to this run, e.g. `<worker name>/<ulid>`.
+    pub owner: String,
+    pub audit_source: AuditSource,
+}
+
+impl Runner<'_> {
+    /// Runs the backup `id`, telling `observer` each engine event too.
+    pub fn run(
+        &self,
+        id: &BackupId,
+        observer: &mut dyn Observer,
+    ) -> Result<RunOutcome, CatalogError> {
+        let ttl = self.settings.lease_ttl();
+        match self.catalog.acquire_lease(id, &self.owner, ttl)? {
+            LeaseOutcome::Acquired => {}
+            LeaseOutcome::AlreadyFinished(status) => {
+                return Ok(RunOutcome::AlreadyFinished(status));
+            }
+            LeaseOutcome::HeldElsewhere { owner } => {
+                return Ok(RunOutcome::HeldElsewhere { owner });
+            }
+        }
+        let record = self.catalog.get_backup(id)?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let keeper = LeaseKeeper::start(
+            self.catalog.clone(),
+            id.clone(),
+            self.owner.clone(),
+            ttl,
+            lost.clone(),
+        );
+        let result = self.run_with_retries(&record, observer, &lost);
+        drop(keeper);
+        match result {
+            Ok(outcome) => self.record_success(id, outcome),
+            Err(EngineError::Aborted(reason)) => Ok(RunOutcome::HandedOver(reason)),
+            Err(e) => self.record_failure(id, e),
+        }
+    }
+
+    fn run_with_retries(
+        &self,
+        record: &BackupRecord,
+        observer: &mut dyn Observer,
+        lost: &AtomicBool,
+    ) -> Result<BackupOutcome, EngineError> {
+        let q = &self.settings.queue;
+        let plan = BackupPlan {
+            source: &self.settings.db_path,
+            backup_root: &self.settings.backup_root,
+            id: &record.id,
+            reserve_bytes: self.settings.reserve_bytes,
+            description: record.description.as_deref(),
+            created_by: &record.created_by,
+            started_at: record.started_at,
+        };
+        let mut delay = Duration::from_millis(q.retry_base_ms);
+        let mut retry = 0;
+        loop {
+            let mut progress = CatalogProgress {
+                catalog: self.catalog,
+                id: &record.id,
+                owner: &self.owner,
+                ttl: self.settings.lease_ttl(),
+                lost,
+                inner: &mut *observer,
+                percent: 0,
+                written_at: Instant::now(),
+            };
+            match engine::create_backup(&plan, &mut progress) {
+                Err(e) if e.is_transient() && retry < q.transient_retries => {
+                    retry += 1;
+                    tracing::warn!(error = %e, retry, delay_ms = delay.as_millis() as u64, "transient failure; retrying");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn record_success(
+        &self,
+        id: &BackupId,
+        outcome: BackupOutcome,
+    ) -> Result<RunOutcome, CatalogError> {
+        let done = Completed {
+            file_size: outcome.file_size,
+            original_size: outcome.original_size,
+            checksum: outcome.checksum.clone(),
+            raw_checksum: outcome.raw_checksum.clone(),
+        };
+        if !self.catalog.mark_success(id, &self.owner, &done)? {
+            return Ok(RunOutcome::HandedOver(
+                "the lease was taken over before the result was recorded".into(),
+            ));
+        }
+        self.audit(
+            id,
+            AuditResult::Success,
+            format!("{} ({})", outcome.checksum, human_size(outcome.file_size)),
+        );
+        Ok(RunOutcome::Succeeded(outcome))
+    }
+
+    fn record_failure(&self, id: &BackupId, e: EngineError) -> Result<RunOutcome, CatalogError> {
+        let error = ErrorInfo {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        };
+        self.catalog.mark_failure(id, Some(&self.owner), &error)?;
+        self.audit(
+            id,
+            AuditResult::Failure,
+            format!("{}: {}", error.code, error.message),
+        );
+        Ok(RunOutcome::Failed(e))
+    }
+
+    fn audit(&self, id: &BackupId, result: AuditResult, detail: String) {
+        let mut entry = AuditEntry::system(self.audit_source, "backup.run", result)
+            .target(id.to_string())
+            .detail(detail);
+        if self.audit_source == AuditSource::Cli {
+            entry.actor = crate::os_user();
+        }
+        if let Err(e) = self.catalog.append_audit(&entry) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// Renews the lease in the background through phases that report no
+/// progress (the integrity check of a large database); raises `lost` when
+/// it was taken over. Stops when dropped.
+struct LeaseKeeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LeaseKeeper {
+    fn start(
+        catalog: Catalog,
+        id: BackupId,
+        owner: String,
+        ttl: Duration,
+        lost: Arc<AtomicBool>,
+    ) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
+                match catalog.renew_lease(&id, &owner, ttl) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot renew the backup lease"),
+                }
+            }
+        });
+        LeaseKeeper {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LeaseKeeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Records phase and percent in the catalog as the engine goes (at most a
+/// few times a second), passes every event on, and stops the engine if the
+/// lease was lost.
+struct CatalogProgress<'a> {
+    catalog: &'a Catalog,
+    id: &'a BackupId,
+    owner: &'a str,
+    ttl: Duration,
+    lost: &'a AtomicBool,
+    inner: &'a mut dyn Observer,
+    percent: u8,
+    written_at: Instant,
+}
+
+impl CatalogProgress<'_> {
+    fn write(&mut self, phase: Phase, percent: u8) -> Result<(), EngineError> {
+        self.percent = percent;
+        self.written_at = Instant::now();
+        match self
+            .catalog
+            .report_progress(self.id, self.owner, phase, percent, self.ttl)
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(EngineError::Aborted(
+                "the lease on this backup was taken over".into(),
+            )),
+            // Progress is informative: a busy catalog must not fail the backup.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record progress");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Observer for CatalogProgress<'_> {
+    fn event(&mut self, event: Event<'_>) -> Result<(), EngineError> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(EngineError::Aborted(
+                "the lease on this backup was taken over".into(),
+            ));
+        }
+        match &event {
+            Event::PhaseStarted(phase) => self.write(*phase, phase.overall_percent(0.0))?,
+            Event::Progress(phase, fraction) => {
+                let percent = phase.overall_percent(*fraction);
+                if percent != self.percent
+                    && self.written_at.elapsed() >= Duration::from_millis(250)
+                {
+                    self.write(*phase, percent)?;
+                }
+            }
+            _ => {}
+        }
+        self.inner.event(event)
+    }
+}
+
+/// An observer that writes the guide's §4.2 log lines through `tracing`.
+pub struct LogLines;
+
+impl Observer for LogLines {
+    fn event(&mut self, event: Event<'_>) -> Result<(), EngineError> {
+        for line in log_lines(&event) {
+            tracing::info!("{line}");
+        }
+        Ok(())
+    }
+}
+
+/// The guide's §4.2 log lines for an engine event (often none).
+pub fn log_lines(event: &Event<'_>) -> Vec<String> {
+    let line = match event {
+        Event::Preflight(p) => {
+            return vec![
+                format!("Database size: {}", human_size(p.database_bytes)),
+                format!("Available disk space: {}", human_size(p.available_bytes)),
+            ];
+        }
+        Event::PhaseStarted(Phase::Snapshot) => "Creating backup...".into(),
+        Event::SnapshotTaken { path, .. } => format!("Backup created: {}", path.display()),
+        Event::PhaseStarted(Phase::IntegrityCheck) => "Running integrity check...".into(),
+        Event::IntegrityOk => "Integrity check: OK".into(),
+        Event::PhaseStarted(Phase::Compress) => "Compressing backup...".into(),
+        Event::Compressed { from, to } => {
+            format!(
+                "Compression complete ({} -> {})",
+                human_size(*from),
+                human_size(*to)
+            )
+        }
+        _ => return Vec::new(),
+    };
+    vec![line]
+}
