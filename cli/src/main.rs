@@ -1,1 +1,32 @@
-fn main() {}
+#![forbid(unsafe_code)]
+//! `nexus-backup`: the operators' command line (guide §4.2, appendix A/B).
+
+mod commands;
+mod exit;
+mod log;
+
+use clap::Parser;
+
+use crate::commands::Cli;
+use crate::exit::CliError;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            // clap's usage exit code (2) would read as "database missing".
+            std::process::exit(if usage { exit::USAGE } else { 0 });
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
+    if let Err(e) = runtime.block_on(commands::run(cli)) {
+        let CliError { code, message } = e;
+        eprintln!("{message}");
+        std::process::exit(code);
+    }
+}

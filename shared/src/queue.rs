@@ -21,13 +21,27 @@ pub const QUEUE_NAME: &str = "nexus-jobs";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
-    Backup { backup_id: BackupId },
+    Backup {
+        backup_id: BackupId,
+    },
+    /// Runs the integrity check `check_id` the API recorded for `backup_id`.
+    Verify {
+        check_id: String,
+        backup_id: BackupId,
+    },
+    /// Verifies every successful backup, one after another (SPEC §4).
+    /// `requested_by` is a username, or `scheduler`.
+    VerifyAll {
+        requested_by: String,
+    },
 }
 
 impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::Backup { .. } => "backup",
+            Job::Verify { .. } => "verify",
+            Job::VerifyAll { .. } => "verify_all",
         }
     }
 }
@@ -153,6 +167,31 @@ impl Queue {
             .await?
             .unwrap_or_else(|| id.to_string())),
         }
+    }
+
+    /// Workers of this queue that proved alive within `within`.
+    pub async fn live_workers(&self, within: Duration) -> Result<u64, QueueError> {
+        let since = chrono::Utc::now().timestamp() - within.as_secs() as i64;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM Workers WHERE worker_type = ?1 AND last_seen >= ?2",
+        )
+        .bind(QUEUE_NAME)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Jobs waiting or running.
+    pub async fn pending_jobs(&self) -> Result<u64, QueueError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM Jobs WHERE job_type = ?1
+             AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
+        )
+        .bind(QUEUE_NAME)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
     }
 
     /// The job's state, or `None` if the queue has no such job.

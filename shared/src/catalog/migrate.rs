@@ -5,10 +5,16 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::{Result, time};
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_catalog",
-    include_str!("../../../migrations/0001_catalog.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_catalog",
+        include_str!("../../../migrations/0001_catalog.sql"),
+    ),
+    (
+        "0002_integrity_checks",
+        include_str!("../../../migrations/0002_integrity_checks.sql"),
+    ),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     // IMMEDIATE: the api and the worker may start at the same moment; one

@@ -89,6 +89,19 @@ impl Catalog {
         }))
     }
 
+    /// Replaces a user's password hash; `NotFound` if there is no such user.
+    pub fn set_password(&self, username: &str, password_hash: &str) -> Result<()> {
+        let conn = self.connect()?;
+        let updated = conn.execute(
+            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            (username, password_hash),
+        )?;
+        if updated == 0 {
+            return Err(CatalogError::NotFound);
+        }
+        Ok(())
+    }
+
     pub fn find_user(&self, username: &str) -> Result<User> {
         let conn = self.connect()?;
         let row = conn

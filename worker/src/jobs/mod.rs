@@ -4,6 +4,7 @@
 //! returns `Err`, so that the queue tries the job again later.
 
 pub mod backup;
+pub mod verify;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
 use nexus_shared::queue::Job;
@@ -21,6 +22,17 @@ pub async fn handle(
         Job::Backup { backup_id } => {
             let span = tracing::info_span!(parent: &span, "backup", backup_id = %backup_id);
             backup::run(&ctx, backup_id).instrument(span).await
+        }
+        Job::Verify {
+            check_id,
+            backup_id,
+        } => {
+            let span = tracing::info_span!(parent: &span, "verify", backup_id = %backup_id, check_id = %check_id);
+            verify::run(&ctx, check_id, backup_id).instrument(span).await
+        }
+        Job::VerifyAll { requested_by } => {
+            let span = tracing::info_span!(parent: &span, "verify_all", requested_by = %requested_by);
+            verify::run_all(&ctx, requested_by).instrument(span).await
         }
     };
     match result {
