@@ -1,1 +1,147 @@
-fn main() {}
+//! `make bench`: one backup of a ~1 GB generated ITSM database by the real
+//! release worker, next to the guide's own pipeline on the same file
+//! (`sqlite3 .backup`, `integrity_check`, `gzip -6`, `sha256sum`), as a
+//! ratio measured in the same run, plus the worker's peak memory.
+//!
+//! `NEXUS_BENCH_MB` sets the database size (default 1000).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nexus_shared::catalog::{Catalog, CreatedBy, NewBackup};
+use nexus_shared::domain::BackupType;
+use nexus_shared::fsutil::human_size;
+use nexus_shared::queue::{Job, Queue};
+use nexus_shared::settings::Settings;
+
+fn main() -> anyhow::Result<()> {
+    let mb: u64 = std::env::var("NEXUS_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let target = nexus_e2e::binary("nexus-worker").parent().unwrap().parent().unwrap().to_path_buf();
+    let data = target.join("bench-data");
+    std::fs::create_dir_all(&data)?;
+    let db = data.join(format!("itsm_nexus_{mb}mb.db"));
+    if !db.exists() {
+        let t = Instant::now();
+        nexus_shared::demo::generate(&db, mb * 1_000_000)?;
+        println!("generated {} in {:.1} s", db.display(), t.elapsed().as_secs_f64());
+    }
+    let size = std::fs::metadata(&db)?.len();
+    println!("database: {} ({})\n", db.display(), human_size(size));
+
+    let scratch = tempfile::tempdir_in(&data)?;
+    let baseline = guide_pipeline(&db, scratch.path())?;
+    let ours = worker_backup(&db, scratch.path())?;
+
+    println!("\n== backup of {} ==", human_size(size));
+    println!("guide pipeline (sqlite3 .backup + integrity_check + gzip -6 + sha256sum): {:>7.2} s", baseline.as_secs_f64());
+    println!("nexus-worker (enqueue -> success, same steps):                          {:>7.2} s", ours.elapsed.as_secs_f64());
+    println!("ratio nexus / guide: {:.2}", ours.elapsed.as_secs_f64() / baseline.as_secs_f64());
+    println!("worker peak memory (VmHWM): {}", human_size(ours.peak_rss_bytes));
+    println!("throughput: {:.0} MB/s of database", size as f64 / 1e6 / ours.elapsed.as_secs_f64());
+    Ok(())
+}
+
+fn timed(what: &str, command: &mut Command) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let status = command.stdout(Stdio::null()).status()?;
+    anyhow::ensure!(status.success(), "{what} failed: {status}");
+    let elapsed = t.elapsed();
+    println!("  {what:<28} {:>7.2} s", elapsed.as_secs_f64());
+    Ok(elapsed)
+}
+
+/// The guide's shell pipeline, step by step, on the same database.
+fn guide_pipeline(db: &Path, scratch: &Path) -> anyhow::Result<Duration> {
+    println!("guide pipeline:");
+    let copy = scratch.join("guide.db");
+    let gz = scratch.join("guide.db.gz");
+    let mut total = Duration::ZERO;
+    total += timed(
+        "sqlite3 .backup",
+        Command::new("sqlite3").arg(db).arg(format!(".backup '{}'", copy.display())),
+    )?;
+    total += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&copy).arg("PRAGMA integrity_check"))?;
+    total += timed(
+        "gzip -6",
+        Command::new("sh").arg("-c").arg(format!("gzip -6 -c '{}' > '{}'", copy.display(), gz.display())),
+    )?;
+    total += timed("sha256sum", Command::new("sha256sum").arg(&gz))?;
+    std::fs::remove_file(&copy)?;
+    std::fs::remove_file(&gz)?;
+    Ok(total)
+}
+
+struct WorkerRun {
+    elapsed: Duration,
+    peak_rss_bytes: u64,
+}
+
+/// Starts the release worker, enqueues one backup and waits for success.
+fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
+    let env = [
+        ("NEXUS_DATA_DIR", scratch.join("data")),
+        ("NEXUS_DB_PATH", db.to_path_buf()),
+        ("NEXUS_BACKUP_ROOT", scratch.join("backups")),
+    ];
+    let mut settings = Settings::default();
+    settings.data_dir = env[0].1.clone();
+    settings.db_path = env[1].1.clone();
+    settings.backup_root = env[2].1.clone();
+    settings.queue.poll_interval_ms = 100;
+
+    let catalog = Catalog::open(&settings.catalog_path())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let queue = runtime.block_on(Queue::open(&settings.queue_path(), &settings.queue))?;
+    let mut worker = Command::new(nexus_e2e::binary("nexus-worker"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .env("NEXUS_QUEUE_POLL_MS", "100")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    std::thread::sleep(Duration::from_secs(1));
+
+    let t = Instant::now();
+    let record = catalog.create_backup(
+        &NewBackup {
+            backup_type: BackupType::Manual,
+            description: Some("bench".into()),
+            created_by: CreatedBy { id: None, username: "bench".into() },
+            started_at: Utc::now(),
+        },
+        settings.tz(),
+        &settings.backup_root,
+    )?;
+    let job = runtime.block_on(queue.push(Job::Backup { backup_id: record.id.clone() }, None))?;
+    catalog.set_job_id(&record.id, &job)?;
+    let done = loop {
+        let r = catalog.get_backup(&record.id)?;
+        if r.status.is_terminal() {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = t.elapsed();
+    let peak_rss_bytes = peak_rss(worker.id())?;
+    let _ = worker.kill();
+    let _ = worker.wait();
+    anyhow::ensure!(done.status.as_str() == "success", "the backup failed: {:?}", done.error);
+    println!(
+        "nexus-worker: {} -> {}",
+        human_size(done.original_size.unwrap_or(0)),
+        human_size(done.file_size.unwrap_or(0))
+    );
+    Ok(WorkerRun { elapsed, peak_rss_bytes })
+}
+
+/// VmHWM of a live process, in bytes.
+fn peak_rss(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(PathBuf::from(format!("/proc/{pid}/status")))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{pid}/status"))?;
+    Ok(kb * 1024)
+}

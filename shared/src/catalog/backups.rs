@@ -162,6 +162,18 @@ impl Catalog {
         tz: Tz,
         backup_root: &Path,
     ) -> Result<BackupRecord> {
+        self.insert_backup(new, tz, backup_root, None)
+    }
+
+    /// [`Catalog::create_backup`], recording the schedule slot it is for
+    /// (unique: a second record for the same slot is a constraint error).
+    pub(super) fn insert_backup(
+        &self,
+        new: &NewBackup,
+        tz: Tz,
+        backup_root: &Path,
+        schedule_slot: Option<&str>,
+    ) -> Result<BackupRecord> {
         let local = new.started_at.with_timezone(&tz).naive_local();
         let mut id = BackupId::new(new.backup_type, local, 1);
         let mut conn = self.connect()?;
@@ -182,8 +194,9 @@ impl Catalog {
         let now = time::now_text();
         tx.execute(
             "INSERT INTO backups (backup_id, backup_type, status, phase, progress_percent,
-                 description, file_path, created_by_id, created_by_name, started_at, created_at)
-             VALUES (?1, ?2, 'in_progress', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 description, file_path, created_by_id, created_by_name, started_at, created_at,
+                 schedule_slot)
+             VALUES (?1, ?2, 'in_progress', 'queued', 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 id.to_string(),
                 new.backup_type.as_str(),
@@ -193,6 +206,7 @@ impl Catalog {
                 new.created_by.username,
                 time::format_utc(new.started_at),
                 now,
+                schedule_slot,
             ],
         )?;
         tx.commit()?;

@@ -14,6 +14,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_integrity_checks",
         include_str!("../../../migrations/0002_integrity_checks.sql"),
     ),
+    (
+        "0003_schedules",
+        include_str!("../../../migrations/0003_schedules.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

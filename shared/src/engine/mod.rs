@@ -8,6 +8,7 @@ mod error;
 pub mod manifest;
 pub mod preflight;
 pub mod snapshot;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
