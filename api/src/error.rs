@@ -37,6 +37,20 @@ pub enum ApiError {
     Forbidden { needed: &'static str },
     #[error("backup not found")]
     BackupNotFound(String),
+    #[error("backup {backup_id} cannot be verified: it is {status}")]
+    BackupNotVerifiable {
+        backup_id: String,
+        status: &'static str,
+    },
+    #[error("backup {backup_id} is the newest {backup_type} backup")]
+    LatestBackupProtected {
+        backup_id: String,
+        backup_type: &'static str,
+    },
+    #[error("backup {0} is the last backup")]
+    LastBackupProtected(String),
+    #[error("backup {0} is still in progress")]
+    BackupInProgress(String),
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -73,6 +87,10 @@ impl ApiError {
             AuthenticationRequired | InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
             Forbidden { .. } => StatusCode::FORBIDDEN,
             BackupNotFound(_) | RouteNotFound => StatusCode::NOT_FOUND,
+            BackupNotVerifiable { .. } => StatusCode::CONFLICT,
+            LatestBackupProtected { .. } | LastBackupProtected(_) | BackupInProgress(_) => {
+                StatusCode::CONFLICT
+            }
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -95,6 +113,10 @@ impl ApiError {
             InvalidCredentials => "invalid_credentials",
             Forbidden { .. } => "forbidden",
             BackupNotFound(_) => "backup_not_found",
+            BackupNotVerifiable { .. } => "backup_not_verifiable",
+            LatestBackupProtected { .. } => "latest_backup_protected",
+            LastBackupProtected(_) => "last_backup_protected",
+            BackupInProgress(_) => "backup_in_progress",
             RouteNotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
@@ -120,6 +142,14 @@ impl ApiError {
             }
             Forbidden { needed } => json!({ "required_role": needed }),
             BackupNotFound(id) => json!({ "backup_id": id }),
+            BackupNotVerifiable { backup_id, status } => {
+                json!({ "backup_id": backup_id, "status": status })
+            }
+            LatestBackupProtected {
+                backup_id,
+                backup_type,
+            } => json!({ "backup_id": backup_id, "backup_type": backup_type }),
+            LastBackupProtected(id) | BackupInProgress(id) => json!({ "backup_id": id }),
             InsufficientDiskSpace {
                 required,
                 available,
@@ -226,6 +256,46 @@ impl ApiError {
                     "バックアップIDを確認してください。",
                 ),
                 ("The backup does not exist.", "Check the backup id."),
+            ),
+            BackupNotVerifiable { .. } => (
+                (
+                    "このバックアップは正常に完了していないため検証できません。",
+                    "作成中の場合は完了後に再度実行してください。失敗したバックアップは検証できません。",
+                ),
+                (
+                    "This backup did not complete successfully, so it cannot be verified.",
+                    "If it is still running, try again once it has finished; a failed backup cannot be verified.",
+                ),
+            ),
+            LatestBackupProtected { .. } => (
+                (
+                    "各種別（daily/weekly/monthly）の最新バックアップは削除できません。",
+                    "より古いバックアップを選択してください。",
+                ),
+                (
+                    "The newest backup of each type (daily/weekly/monthly) cannot be deleted.",
+                    "Choose an older backup.",
+                ),
+            ),
+            LastBackupProtected(_) => (
+                (
+                    "最後の1件のバックアップは削除できません。少なくとも1件のバックアップが必要です。",
+                    "新しいバックアップを作成してから削除してください。",
+                ),
+                (
+                    "The last backup cannot be deleted: at least one backup must remain.",
+                    "Create a new backup first, then delete this one.",
+                ),
+            ),
+            BackupInProgress(_) => (
+                (
+                    "このバックアップは実行中のため削除できません。",
+                    "バックアップの完了を待ってから再度実行してください。",
+                ),
+                (
+                    "This backup is still in progress and cannot be deleted.",
+                    "Wait until it has finished, then try again.",
+                ),
             ),
             RouteNotFound => (
                 ("指定されたURLは存在しません。", "URLを確認してください。"),

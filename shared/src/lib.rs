@@ -9,7 +9,10 @@ pub mod engine;
 pub mod fsutil;
 pub mod password;
 pub mod queue;
+pub mod retention;
 pub mod runner;
+pub mod schedule;
+pub mod service;
 pub mod settings;
 pub mod signals;
 

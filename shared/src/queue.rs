@@ -11,7 +11,7 @@ use apalis_sqlite::{Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions,
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::domain::BackupId;
+use crate::domain::{BackupId, BackupType};
 use crate::settings::QueueSettings;
 
 /// The one queue every job kind shares.
@@ -34,6 +34,16 @@ pub enum Job {
     VerifyAll {
         requested_by: String,
     },
+    /// Removes the expired backups of these types (SPEC §2 retention).
+    Prune {
+        backup_types: Vec<BackupType>,
+        /// A username, or `scheduler`.
+        requested_by: String,
+    },
+    /// Compares the backup folder with the catalog and stores the report.
+    Reconcile {
+        requested_by: String,
+    },
 }
 
 impl Job {
@@ -42,6 +52,8 @@ impl Job {
             Job::Backup { .. } => "backup",
             Job::Verify { .. } => "verify",
             Job::VerifyAll { .. } => "verify_all",
+            Job::Prune { .. } => "prune",
+            Job::Reconcile { .. } => "reconcile",
         }
     }
 }

@@ -94,6 +94,7 @@ impl Runner<'_> {
             description: record.description.as_deref(),
             created_by: &record.created_by,
             started_at: record.started_at,
+            compression: self.settings.compression,
         };
         let mut delay = Duration::from_millis(q.retry_base_ms);
         let mut retry = 0;

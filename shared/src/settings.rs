@@ -9,6 +9,9 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
+pub use crate::retention::RetentionSettings;
+pub use crate::schedule::ScheduleSettings;
+
 /// A value that must never appear in logs: `Debug` prints `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -70,6 +73,9 @@ pub struct Settings {
     pub reserve_bytes: u64,
     pub smtp: SmtpSettings,
     pub queue: QueueSettings,
+    pub compression: crate::engine::compress::CompressOptions,
+    pub schedule: ScheduleSettings,
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +126,9 @@ impl Default for Settings {
             reserve_bytes: 0,
             smtp: SmtpSettings::default(),
             queue: QueueSettings::default(),
+            compression: Default::default(),
+            schedule: ScheduleSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -192,6 +201,18 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_QUEUE_POLL_MS",
     "NEXUS_QUEUE_CONCURRENCY",
     "NEXUS_QUEUE_MAX_ATTEMPTS",
+    "NEXUS_SCHEDULE_CATCH_UP",
+    "NEXUS_SCHEDULE_DAILY",
+    "NEXUS_SCHEDULE_WEEKLY",
+    "NEXUS_SCHEDULE_MONTHLY",
+    "NEXUS_SCHEDULE_VERIFY_ALL",
+    "NEXUS_SCHEDULE_PRUNE_DAILY",
+    "NEXUS_SCHEDULE_PRUNE_WEEKLY",
+    "NEXUS_SCHEDULE_PRUNE_MONTHLY",
+    "NEXUS_SCHEDULE_RECONCILE",
+    "NEXUS_RETENTION_DAILY_DAYS",
+    "NEXUS_RETENTION_WEEKLY_DAYS",
+    "NEXUS_RETENTION_MONTHLY_MONTHS",
 ];
 
 impl Settings {
@@ -270,6 +291,22 @@ impl Settings {
             "NEXUS_QUEUE_POLL_MS" => self.queue.poll_interval_ms = parse(name, value)?,
             "NEXUS_QUEUE_CONCURRENCY" => self.queue.concurrency = parse(name, value)?,
             "NEXUS_QUEUE_MAX_ATTEMPTS" => self.queue.max_attempts = parse(name, value)?,
+            "NEXUS_COMPRESSION_LEVEL" => self.compression.level = parse(name, value)?,
+            "NEXUS_COMPRESSION_THREADS" => self.compression.threads = parse(name, value)?,
+            "NEXUS_SCHEDULE_CATCH_UP" => self.schedule.catch_up = parse(name, value)?,
+            "NEXUS_SCHEDULE_DAILY" => self.schedule.daily = parse(name, value)?,
+            "NEXUS_SCHEDULE_WEEKLY" => self.schedule.weekly = parse(name, value)?,
+            "NEXUS_SCHEDULE_MONTHLY" => self.schedule.monthly = parse(name, value)?,
+            "NEXUS_SCHEDULE_VERIFY_ALL" => self.schedule.verify_all = parse(name, value)?,
+            "NEXUS_SCHEDULE_PRUNE_DAILY" => self.schedule.prune_daily = parse(name, value)?,
+            "NEXUS_SCHEDULE_PRUNE_WEEKLY" => self.schedule.prune_weekly = parse(name, value)?,
+            "NEXUS_SCHEDULE_PRUNE_MONTHLY" => self.schedule.prune_monthly = parse(name, value)?,
+            "NEXUS_SCHEDULE_RECONCILE" => self.schedule.reconcile = parse(name, value)?,
+            "NEXUS_RETENTION_DAILY_DAYS" => self.retention.daily_days = parse(name, value)?,
+            "NEXUS_RETENTION_WEEKLY_DAYS" => self.retention.weekly_days = parse(name, value)?,
+            "NEXUS_RETENTION_MONTHLY_MONTHS" => {
+                self.retention.monthly_months = parse(name, value)?
+            }
             _ => unreachable!("{name} is listed in ENV_NAMES"),
         }
         Ok(())
@@ -336,6 +373,27 @@ concurrency = 2                    # [NEXUS_QUEUE_CONCURRENCY] jobs at once per 
 max_attempts = 3                   # [NEXUS_QUEUE_MAX_ATTEMPTS] starts of one job, crashes included
 transient_retries = 4              # retries of a transient error within one start, with backoff
 retry_base_ms = 500                # first backoff; doubles each retry
+
+# Cron expressions in `timezone`: 5 fields (minute hour day month weekday,
+# Sunday = 0 or 7) or 6 with seconds first; "off" turns a schedule off.
+# The scheduler runs inside nexus-worker unless it is started with --no-scheduler.
+[schedule]
+catch_up = true                    # [NEXUS_SCHEDULE_CATCH_UP] run the latest slot missed while down, once
+daily = "0 2 * * *"                # [NEXUS_SCHEDULE_DAILY] daily backup
+weekly = "0 3 * * 0"               # [NEXUS_SCHEDULE_WEEKLY] weekly backup, Sundays
+monthly = "0 4 1 * *"              # [NEXUS_SCHEDULE_MONTHLY] monthly backup, on the 1st
+verify_all = "0 1 * * 6"           # [NEXUS_SCHEDULE_VERIFY_ALL] verify every backup, Saturdays
+prune_daily = "0 5 * * *"          # [NEXUS_SCHEDULE_PRUNE_DAILY] remove expired daily backups
+prune_weekly = "0 5 * * 1"         # [NEXUS_SCHEDULE_PRUNE_WEEKLY] … weekly ones, Mondays
+prune_monthly = "0 5 2 * *"        # [NEXUS_SCHEDULE_PRUNE_MONTHLY] … monthly ones, on the 2nd
+reconcile = "30 5 * * *"           # [NEXUS_SCHEDULE_RECONCILE] compare the backup folder with the catalog
+
+# How long automatic backups are kept; the newest of each type always stays.
+# Manual and before_restore backups are kept until someone deletes them.
+[retention]
+daily_days = 7                     # [NEXUS_RETENTION_DAILY_DAYS]
+weekly_days = 28                   # [NEXUS_RETENTION_WEEKLY_DAYS]
+monthly_months = 12                # [NEXUS_RETENTION_MONTHLY_MONTHS]
 "#;
 
 #[cfg(test)]
@@ -368,6 +426,8 @@ mod tests {
         assert_eq!(parsed.data_dir, defaults.data_dir);
         assert_eq!(parsed.queue.heartbeat_secs, defaults.queue.heartbeat_secs);
         assert_eq!(parsed.smtp.port, defaults.smtp.port);
+        assert_eq!(parsed.schedule, defaults.schedule);
+        assert_eq!(parsed.retention, defaults.retention);
     }
 
     #[test]

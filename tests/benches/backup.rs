@@ -32,15 +32,48 @@ fn main() -> anyhow::Result<()> {
 
     let scratch = tempfile::tempdir_in(&data)?;
     let baseline = guide_pipeline(&db, scratch.path())?;
+    let pigz = pigz_pipeline(&db, scratch.path())?;
     let ours = worker_backup(&db, scratch.path())?;
 
-    println!("\n== backup of {} ==", human_size(size));
-    println!("guide pipeline (sqlite3 .backup + integrity_check + gzip -6 + sha256sum): {:>7.2} s", baseline.as_secs_f64());
-    println!("nexus-worker (enqueue -> success, same steps):                          {:>7.2} s", ours.elapsed.as_secs_f64());
-    println!("ratio nexus / guide: {:.2}", ours.elapsed.as_secs_f64() / baseline.as_secs_f64());
+    let secs = |d: Duration| d.as_secs_f64();
+    let mbps = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
+    println!("\n== backup of {} ({} MB database) ==", human_size(size), size / 1_000_000);
+    println!("{:<58} {:>8} {:>8} {:>10} {:>12}", "", "seconds", "MB/s", "vs guide", "size vs -6");
+    println!(
+        "{:<58} {:>8.2} {:>8.0} {:>10} {:>12}",
+        "guide pipeline (.backup, integrity_check, gzip -6, sha256)",
+        secs(baseline.elapsed),
+        mbps(baseline.elapsed),
+        "1.00x",
+        "1.000"
+    );
+    if let Some(p) = &pigz {
+        println!(
+            "{:<58} {:>8.2} {:>8.0} {:>9.2}x {:>12.3}",
+            "same with pigz -6",
+            secs(p.elapsed),
+            mbps(p.elapsed),
+            secs(baseline.elapsed) / secs(p.elapsed),
+            p.gz_bytes as f64 / baseline.gz_bytes as f64
+        );
+    }
+    println!(
+        "{:<58} {:>8.2} {:>8.0} {:>9.2}x {:>12.3}",
+        "nexus-worker (enqueue -> success, same checks)",
+        secs(ours.elapsed),
+        mbps(ours.elapsed),
+        secs(baseline.elapsed) / secs(ours.elapsed),
+        ours.gz_bytes as f64 / baseline.gz_bytes as f64
+    );
+    println!("\nspeed-up over the guide's pipeline: {:.2}x", secs(baseline.elapsed) / secs(ours.elapsed));
     println!("worker peak memory (VmHWM): {}", human_size(ours.peak_rss_bytes));
-    println!("throughput: {:.0} MB/s of database", size as f64 / 1e6 / ours.elapsed.as_secs_f64());
     Ok(())
+}
+
+/// A shell pipeline's total time and output size.
+struct Pipeline {
+    elapsed: Duration,
+    gz_bytes: u64,
 }
 
 fn timed(what: &str, command: &mut Command) -> anyhow::Result<Duration> {
@@ -53,8 +86,22 @@ fn timed(what: &str, command: &mut Command) -> anyhow::Result<Duration> {
 }
 
 /// The guide's shell pipeline, step by step, on the same database.
-fn guide_pipeline(db: &Path, scratch: &Path) -> anyhow::Result<Duration> {
+fn guide_pipeline(db: &Path, scratch: &Path) -> anyhow::Result<Pipeline> {
     println!("guide pipeline:");
+    shell_pipeline(db, scratch, "gzip -6")
+}
+
+/// The same with pigz, when it is installed.
+fn pigz_pipeline(db: &Path, scratch: &Path) -> anyhow::Result<Option<Pipeline>> {
+    if Command::new("pigz").arg("--version").output().is_err() {
+        println!("pigz: not installed, skipped (apt-get install pigz)");
+        return Ok(None);
+    }
+    println!("pigz pipeline:");
+    shell_pipeline(db, scratch, "pigz -6").map(Some)
+}
+
+fn shell_pipeline(db: &Path, scratch: &Path, compressor: &str) -> anyhow::Result<Pipeline> {
     let copy = scratch.join("guide.db");
     let gz = scratch.join("guide.db.gz");
     let mut total = Duration::ZERO;
@@ -64,17 +111,19 @@ fn guide_pipeline(db: &Path, scratch: &Path) -> anyhow::Result<Duration> {
     )?;
     total += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&copy).arg("PRAGMA integrity_check"))?;
     total += timed(
-        "gzip -6",
-        Command::new("sh").arg("-c").arg(format!("gzip -6 -c '{}' > '{}'", copy.display(), gz.display())),
+        compressor,
+        Command::new("sh").arg("-c").arg(format!("{compressor} -c '{}' > '{}'", copy.display(), gz.display())),
     )?;
     total += timed("sha256sum", Command::new("sha256sum").arg(&gz))?;
+    let gz_bytes = std::fs::metadata(&gz)?.len();
     std::fs::remove_file(&copy)?;
     std::fs::remove_file(&gz)?;
-    Ok(total)
+    Ok(Pipeline { elapsed: total, gz_bytes })
 }
 
 struct WorkerRun {
     elapsed: Duration,
+    gz_bytes: u64,
     peak_rss_bytes: u64,
 }
 
@@ -132,7 +181,11 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
         human_size(done.original_size.unwrap_or(0)),
         human_size(done.file_size.unwrap_or(0))
     );
-    Ok(WorkerRun { elapsed, peak_rss_bytes })
+    Ok(WorkerRun {
+        elapsed,
+        gz_bytes: done.file_size.unwrap_or(0),
+        peak_rss_bytes,
+    })
 }
 
 /// VmHWM of a live process, in bytes.

@@ -336,7 +336,7 @@ impl Drop for TestApp {
 
 /// Decompresses a `.db.gz` into `dest`, failing on any gzip error.
 pub fn gunzip_to(src: &Path, dest: &Path) {
-    let mut decoder = flate2::read::GzDecoder::new(std::fs::File::open(src).unwrap());
+    let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(src).unwrap());
     let mut out = std::fs::File::create(dest).unwrap();
     std::io::copy(&mut decoder, &mut out).expect("the backup decompresses");
 }

@@ -1,10 +1,12 @@
 #![forbid(unsafe_code)]
 //! The worker: drains the queue with apalis, one job kind per module under
 //! [`jobs`], while the [`sweeper`] makes sure no backup record stays
-//! `in_progress` after its job is gone.
+//! `in_progress` after its job is gone, and (unless turned off) the
+//! [`scheduler`] enqueues the scheduled jobs.
 
 pub mod context;
 pub mod jobs;
+pub mod scheduler;
 pub mod sweeper;
 pub mod telemetry;
 
@@ -19,11 +21,27 @@ use tokio::sync::watch;
 
 pub use context::JobContext;
 
+/// How this worker process runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run the scheduler in this process (`nexus-worker --no-scheduler`
+    /// turns it off, e.g. on all but one of several workers; running it on
+    /// several is safe too).
+    pub scheduler: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { scheduler: true }
+    }
+}
+
 /// Runs the worker until `shutdown` resolves, then lets running jobs finish.
 /// A second request to stop (or 5 minutes) ends it at once: a backup cut
 /// short leaves only temporary files, and another worker takes the job over.
 pub async fn run(
     settings: Settings,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if settings.demo_db {
@@ -40,6 +58,9 @@ pub async fn run(
     let ctx = JobContext::open(settings).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweeper = tokio::spawn(sweeper::run(ctx.clone(), stop_rx.clone()));
+    let scheduler = options
+        .scheduler
+        .then(|| tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone())));
 
     let q = &ctx.settings.queue;
     let worker = WorkerBuilder::new(ctx.worker_name.as_ref())
@@ -75,6 +96,9 @@ pub async fn run(
         .await
         .context("the worker stopped with an error")?;
     sweeper.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -11,12 +11,19 @@ use nexus_shared::settings::Settings;
     version,
     about = "Nexus Backup worker: runs the jobs of the queue"
 )]
-struct Args {}
+struct Args {
+    /// Do not run the scheduler in this process; only drain the queue.
+    #[arg(long)]
+    no_scheduler: bool,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    Args::parse();
+    let args = Args::parse();
     nexus_worker::telemetry::init();
     let settings = Settings::load().context("cannot load the configuration")?;
-    nexus_worker::run(settings, nexus_shared::signals::terminate()).await
+    let options = nexus_worker::Options {
+        scheduler: !args.no_scheduler,
+    };
+    nexus_worker::run(settings, options, nexus_shared::signals::terminate()).await
 }

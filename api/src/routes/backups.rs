@@ -10,15 +10,15 @@ use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use chrono::Utc;
 use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupFilter, CatalogError, CreatedBy, ErrorInfo,
-    NewBackup,
+    AuditEntry, AuditResult, AuditSource, BackupFilter, CatalogError, CreatedBy, NewBackup,
 };
 use nexus_shared::domain::{BackupId, BackupStatus, BackupType};
 use nexus_shared::engine::preflight;
-use nexus_shared::queue::Job;
+use nexus_shared::service::request::{RequestError, request_backup};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::deletion::delete_backup;
 use super::views::{BackupView, local_time};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -28,7 +28,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/backups", get(list).post(create))
-        .route("/backups/{id}", get(detail))
+        .route("/backups/{id}", get(detail).delete(delete_backup))
 }
 
 const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -125,38 +125,13 @@ async fn create(
         },
         started_at: Utc::now(),
     };
-    let (tz, root) = (state.settings.tz(), state.settings.backup_root.clone());
-    let record = state
-        .catalog(move |c| c.create_backup(&new, tz, &root))
-        .await?;
-    let id = record.id.clone();
-    match state
-        .queue
-        .push(
-            Job::Backup {
-                backup_id: id.clone(),
-            },
-            None,
-        )
+    let record = request_backup(&state.catalog, &state.queue, &state.settings, new)
         .await
-    {
-        Ok(job_id) => {
-            let id = id.clone();
-            state.catalog(move |c| c.set_job_id(&id, &job_id)).await?;
-        }
-        Err(e) => {
-            tracing::error!(backup_id = %id, error = %e, "cannot enqueue the backup");
-            let error = ErrorInfo {
-                code: "queue_unavailable".into(),
-                message: e.to_string(),
-            };
-            let failed = id.clone();
-            state
-                .catalog(move |c| c.mark_failure(&failed, None, &error))
-                .await?;
-            return Err(ApiError::QueueUnavailable);
-        }
-    }
+        .map_err(|e| match e {
+            RequestError::Queue(_) => ApiError::QueueUnavailable,
+            RequestError::Catalog(e) => e.into(),
+        })?;
+    let id = record.id.clone();
     let entry = AuditEntry {
         result: AuditResult::Accepted,
         ..audit
@@ -236,10 +211,11 @@ async fn list(
     let (limit, offset) = (filter.limit, filter.offset);
     let (records, total) = state.catalog(move |c| c.list_backups(&filter)).await?;
     let (root, tz) = (&state.settings.backup_root, state.settings.tz());
-    let backups: Vec<BackupView> = records
+    let mut backups: Vec<BackupView> = records
         .into_iter()
         .map(|r| BackupView::new(r, root, tz))
         .collect();
+    super::verifications::attach_last(&state, &mut backups).await?;
     Ok(JsonResponse(json!({
         "backups": backups,
         "total": total,
@@ -262,9 +238,7 @@ async fn detail(
             CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
             other => other.into(),
         })?;
-    Ok(JsonResponse(BackupView::new(
-        record,
-        &state.settings.backup_root,
-        state.settings.tz(),
-    )))
+    let mut view = BackupView::new(record, &state.settings.backup_root, state.settings.tz());
+    super::verifications::attach_last(&state, std::slice::from_mut(&mut view)).await?;
+    Ok(JsonResponse(view))
 }

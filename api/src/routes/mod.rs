@@ -3,6 +3,7 @@
 mod auth;
 mod backups;
 mod health;
+mod verifications;
 mod views;
 
 use axum::Router;
@@ -15,7 +16,10 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .nest(
             "/api/v1",
-            Router::new().merge(auth::router()).merge(backups::router()),
+            Router::new()
+                .merge(auth::router())
+                .merge(backups::router())
+                .merge(verifications::router()),
         )
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo};
+use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification};
+use nexus_shared::engine::verify::CheckResult;
 use serde::Serialize;
 
 /// RFC 3339 with the configured zone's offset, e.g. `2026-01-31T14:30:25+09:00`.
@@ -27,7 +28,8 @@ pub struct BackupView {
     pub started_at: String,
     pub completed_at: Option<String>,
     pub error: Option<ErrorInfo>,
-    pub last_verification: Option<serde_json::Value>,
+    /// The last finished verification; filled by `verifications::attach_last`.
+    pub last_verification: Option<VerificationView>,
 }
 
 impl BackupView {
@@ -48,6 +50,35 @@ impl BackupView {
             completed_at: r.completed_at.map(|t| local_time(t, tz)),
             error: r.error,
             last_verification: None,
+        }
+    }
+}
+
+/// One verification of a backup: `status` is `in_progress`, `pass` or
+/// `fail`; `checks` holds the five results once it has finished.
+#[derive(Serialize)]
+pub struct VerificationView {
+    pub check_id: String,
+    pub backup_id: String,
+    pub status: &'static str,
+    pub checks: Vec<CheckResult>,
+    pub requested_by: CreatedBy,
+    pub started_at: String,
+    pub checked_at: Option<String>,
+    pub duration_ms: Option<u64>,
+}
+
+impl VerificationView {
+    pub fn new(v: Verification, tz: Tz) -> Self {
+        VerificationView {
+            check_id: v.check_id,
+            backup_id: v.backup_id.to_string(),
+            status: v.status.as_str(),
+            checks: v.checks,
+            requested_by: v.requested_by,
+            started_at: local_time(v.started_at, tz),
+            checked_at: v.checked_at.map(|t| local_time(t, tz)),
+            duration_ms: v.duration_ms,
         }
     }
 }

@@ -102,7 +102,8 @@ fn worker_silence(env: &Env) -> Duration {
 }
 
 /// Follows a backup that a worker runs, printing a line as each phase
-/// starts. If the workers all go away, finishes it here.
+/// starts (the integrity check runs beside the compression and is known
+/// to be OK once the backup is being finalized). If the workers all go away, finishes it here.
 async fn follow(env: &Env, id: &BackupId, log: Log) -> Result<BackupRecord, CliError> {
     const ORDER: [Phase; 4] = [Phase::Snapshot, Phase::IntegrityCheck, Phase::Compress, Phase::Finalize];
     let mut printed = 0;
@@ -117,11 +118,8 @@ async fn follow(env: &Env, id: &BackupId, log: Log) -> Result<BackupRecord, CliE
             match ORDER[printed] {
                 Phase::Snapshot => log.line("Creating backup..."),
                 Phase::IntegrityCheck => log.line("Running integrity check..."),
-                Phase::Compress => {
-                    log.line("Integrity check: OK");
-                    log.line("Compressing backup...");
-                }
-                _ => {}
+                Phase::Compress => log.line("Compressing backup..."),
+                _ => log.line("Integrity check: OK"),
             }
             printed += 1;
         }

@@ -6,7 +6,11 @@
 
 mod audit;
 mod backups;
+mod checks;
+mod deletion;
+mod maintenance;
 mod migrate;
+mod schedules;
 mod time;
 mod users;
 
@@ -19,6 +23,10 @@ pub use audit::{AuditEntry, AuditRecord, AuditResult, AuditSource};
 pub use backups::{
     BackupFilter, BackupRecord, Completed, CreatedBy, ErrorInfo, LeaseOutcome, NewBackup,
 };
+pub use checks::{Begun, Claim, Verification, VerificationStatus};
+pub use deletion::PendingDeletion;
+pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
+pub use schedules::{ScheduleRun, SlotBackup};
 pub use time::{format_utc, parse_utc};
 pub use users::User;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::{ErrorCode, OptionalExtension, params};
+use rusqlite::{ErrorCode, OptionalExtension, Row, params};
 
 use super::{BackupRecord, Catalog, CatalogError, NewBackup, Result, time};
 use crate::domain::BackupId;
@@ -36,6 +36,19 @@ pub struct ScheduleRun {
     /// When the catalog first heard of the schedule; nothing before can
     /// have been missed.
     pub known_since: DateTime<Utc>,
+}
+
+fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRun>> {
+    let (name, last_slot, last_fired_at, created_at): (String, Option<String>, Option<String>, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    Ok((|| {
+        Ok(ScheduleRun {
+            name,
+            last_slot: last_slot.as_deref().map(time::parse_utc).transpose()?,
+            last_fired_at: last_fired_at.as_deref().map(time::parse_utc).transpose()?,
+            known_since: time::parse_utc(&created_at)?,
+        })
+    })())
 }
 
 fn is_constraint_violation(e: &CatalogError) -> bool {
@@ -90,37 +103,29 @@ impl Catalog {
             "INSERT OR IGNORE INTO schedule_runs (name, created_at) VALUES (?1, ?2)",
             (name, time::now_text()),
         )?;
-        let (last_slot, last_fired_at, created_at): (Option<String>, Option<String>, String) =
-            conn.query_row(
-                "SELECT last_slot, last_fired_at, created_at FROM schedule_runs WHERE name = ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-        Ok(ScheduleRun {
-            name: name.to_owned(),
-            last_slot: last_slot.as_deref().map(time::parse_utc).transpose()?,
-            last_fired_at: last_fired_at.as_deref().map(time::parse_utc).transpose()?,
-            known_since: time::parse_utc(&created_at)?,
-        })
+        conn.query_row(
+            "SELECT name, last_slot, last_fired_at, created_at FROM schedule_runs WHERE name = ?1",
+            [name],
+            read_run,
+        )?
     }
 
-    /// Every schedule that has been known, by name.
+    /// Every schedule the catalog knows, by name.
     pub fn schedule_runs(&self) -> Result<Vec<ScheduleRun>> {
-        let names: Vec<String> = {
-            let conn = self.connect()?;
-            let mut stmt = conn.prepare("SELECT name FROM schedule_runs ORDER BY name")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        names.iter().map(|n| self.schedule_run(n)).collect()
+        let conn = self.connect()?;
+        let mut stmt = conn.prepare(
+            "SELECT name, last_slot, last_fired_at, created_at FROM schedule_runs ORDER BY name",
+        )?;
+        stmt.query_map([], read_run)?.map(|r| r?).collect()
     }
 
     /// Remembers that `slot` of schedule `name` fired. Never moves back: a
-    /// late scheduler recording an older slot leaves the newer one.
-    pub fn record_schedule_fired(&self, name: &str, slot: DateTime<Utc>) -> Result<()> {
+    /// late scheduler recording an older slot leaves the newer one. Returns
+    /// whether this call recorded it (false: recorded already).
+    pub fn record_schedule_fired(&self, name: &str, slot: DateTime<Utc>) -> Result<bool> {
         let conn = self.connect()?;
         let now = time::now_text();
-        conn.execute(
+        let updated = conn.execute(
             "INSERT INTO schedule_runs (name, last_slot, last_fired_at, created_at)
              VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT (name) DO UPDATE SET last_slot = excluded.last_slot,
@@ -128,6 +133,6 @@ impl Catalog {
              WHERE last_slot IS NULL OR last_slot < excluded.last_slot",
             params![name, time::format_utc(slot), now],
         )?;
-        Ok(())
+        Ok(updated == 1)
     }
 }

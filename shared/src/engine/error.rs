@@ -28,6 +28,8 @@ pub enum EngineError {
         path: PathBuf,
         source: io::Error,
     },
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
     /// The caller asked to stop (for instance its lease was taken over).
     #[error("stopped: {0}")]
     Aborted(String),
@@ -44,6 +46,7 @@ impl EngineError {
             EngineError::Busy(_) => "database_busy",
             EngineError::Sqlite { .. } => "database_error",
             EngineError::Io { .. } => "io_error",
+            EngineError::InvalidOptions(_) => "invalid_options",
             EngineError::Aborted(_) => "aborted",
         }
     }

@@ -32,6 +32,7 @@ pub struct BackupPlan<'a> {
     pub description: Option<&'a str>,
     pub created_by: &'a CreatedBy,
     pub started_at: DateTime<Utc>,
+    pub compression: compress::CompressOptions,
 }
 
 /// A finished backup, published under its final name.
@@ -160,14 +161,20 @@ fn run(
         bytes: snapshot_bytes,
     })?;
 
+    // The integrity check and the compression both only read the snapshot:
+    // they run side by side, and nothing is published unless both succeed.
     observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
-    snapshot::integrity_check(&temps.snapshot)?;
-    observer.event(Event::IntegrityOk)?;
-
     observer.event(Event::PhaseStarted(Phase::Compress))?;
-    let compressed = compress::gzip_file(&temps.snapshot, &temps.gz, &mut |f| {
-        observer.event(Event::Progress(Phase::Compress, f))
-    })?;
+    let (integrity, compressed) = std::thread::scope(|scope| {
+        let integrity = scope.spawn(|| snapshot::integrity_check(&temps.snapshot));
+        let compressed = compress::gzip_file(&temps.snapshot, &temps.gz, plan.compression, &mut |f| {
+            observer.event(Event::Progress(Phase::Compress, f))
+        });
+        (integrity.join().expect("the integrity check thread panicked"), compressed)
+    });
+    integrity?;
+    observer.event(Event::IntegrityOk)?;
+    let compressed = compressed?;
     observer.event(Event::Compressed {
         from: compressed.raw_size,
         to: compressed.gz_size,

@@ -117,6 +117,27 @@ pub enum Refusal {
     LastBackup,
 }
 
+impl Refusal {
+    /// The API's error code for it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::InProgress => "backup_in_progress",
+            Refusal::LatestOfType(_) => "latest_backup_protected",
+            Refusal::LastBackup => "last_backup_protected",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::InProgress => f.write_str("the backup is still in progress"),
+            Refusal::LatestOfType(t) => write!(f, "it is the newest {t} backup"),
+            Refusal::LastBackup => f.write_str("it is the last backup"),
+        }
+    }
+}
+
 /// The newest successful backup of `backup_type`.
 fn newest_of(records: &[BackupSummary], backup_type: BackupType) -> Option<&BackupId> {
     records

@@ -6,7 +6,7 @@
 //! enqueues and the `schedule_slot` of the backup record it creates, so a
 //! slot yields one job and one backup however many schedulers see it.
 
-mod cron;
+mod expr;
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use self::cron::{CronExpr, InvalidCron};
+pub use expr::{CronExpr, InvalidCron};
 use crate::domain::BackupType;
 
 /// A schedule's trigger: a cron expression, or `off`.

@@ -4,6 +4,8 @@
 //! returns `Err`, so that the queue tries the job again later.
 
 pub mod backup;
+pub mod prune;
+pub mod reconcile;
 pub mod verify;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
@@ -33,6 +35,19 @@ pub async fn handle(
         Job::VerifyAll { requested_by } => {
             let span = tracing::info_span!(parent: &span, "verify_all", requested_by = %requested_by);
             verify::run_all(&ctx, requested_by).instrument(span).await
+        }
+        Job::Prune {
+            backup_types,
+            requested_by,
+        } => {
+            let span = tracing::info_span!(parent: &span, "prune", ?backup_types, requested_by = %requested_by);
+            prune::run(&ctx, backup_types, requested_by)
+                .instrument(span)
+                .await
+        }
+        Job::Reconcile { requested_by } => {
+            let span = tracing::info_span!(parent: &span, "reconcile", requested_by = %requested_by);
+            reconcile::run(&ctx, requested_by).instrument(span).await
         }
     };
     match result {

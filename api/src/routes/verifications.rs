@@ -1,0 +1,278 @@
+//! Integrity verification of backups (SPEC §4, §8): ask for one (202, the
+//! worker runs the five checks), read a backup's history, or verify them
+//! all. A backup is never verified twice at once: asking while it is being
+//! verified answers 202 with the running verification's `check_id`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json as JsonResponse, Router};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Begun, CatalogError, CreatedBy};
+use nexus_shared::domain::BackupId;
+use nexus_shared::engine::verify::VerifyReport;
+use nexus_shared::queue::Job;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::views::{BackupView, VerificationView, local_time};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/backups/verify-all", post(verify_all))
+        .route("/backups/{id}/verify", post(verify))
+        .route("/backups/{id}/verifications", get(history))
+}
+
+fn parse_id(id: &str) -> Result<BackupId, ApiError> {
+    BackupId::parse(id).map_err(|e| ApiError::InvalidBackupId(e.0))
+}
+
+fn not_found(id: &BackupId) -> impl FnOnce(CatalogError) -> ApiError + '_ {
+    move |e| match e {
+        CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
+        other => other.into(),
+    }
+}
+
+fn audit_entry(user: &AuthUser, addr: SocketAddr, action: &'static str) -> AuditEntry {
+    AuditEntry {
+        actor: user.username.clone(),
+        actor_id: Some(user.id),
+        source: AuditSource::Api,
+        remote_addr: Some(addr.ip().to_string()),
+        action,
+        target: None,
+        result: AuditResult::Denied,
+        detail: None,
+    }
+}
+
+/// Operators and admins only; a refusal is audited.
+async fn require_operator(
+    state: &AppState,
+    user: &AuthUser,
+    audit: &AuditEntry,
+) -> Result<(), ApiError> {
+    if let Err(e) = user.require_operator() {
+        let entry = audit.clone().detail(format!("role {}", user.role));
+        state.catalog(move |c| c.append_audit(&entry)).await?;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/backups/{id}/verify` → 202
+/// `{"check_id", "backup_id", "status": "in_progress"}`. While the backup
+/// is being verified already, the same 202 with that verification's id.
+/// 400 `invalid_backup_id`, 403 for a viewer, 404 `backup_not_found`,
+/// 409 `backup_not_verifiable` for a backup that did not succeed.
+async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let audit = audit_entry(&user, addr, "backup.verify");
+    let target: String = id.chars().take(100).collect();
+    require_operator(&state, &user, &audit.clone().target(target)).await?;
+    let id = parse_id(&id)?;
+    let requester = CreatedBy {
+        id: Some(user.id),
+        username: user.username.clone(),
+    };
+    let begun = state
+        .catalog({
+            let id = id.clone();
+            move |c| c.begin_verification(&id, &requester, None)
+        })
+        .await
+        .map_err(not_found(&id))?;
+    let (verification, detail) = match begun {
+        Begun::Started(v) => {
+            enqueue(&state, &v.check_id, &id).await?;
+            let detail = v.check_id.clone();
+            (v, detail)
+        }
+        Begun::AlreadyRunning(v) => {
+            let detail = format!("{} (already running)", v.check_id);
+            (v, detail)
+        }
+        Begun::NotVerifiable(status) => {
+            return Err(ApiError::BackupNotVerifiable {
+                backup_id: id.to_string(),
+                status: status.as_str(),
+            });
+        }
+    };
+    let entry = AuditEntry {
+        result: AuditResult::Accepted,
+        ..audit
+    }
+    .target(id.to_string())
+    .detail(detail);
+    state.catalog(move |c| c.append_audit(&entry)).await?;
+    tracing::info!(backup_id = %id, check_id = %verification.check_id, user = %user.username, "verification accepted");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/backups/{id}/verifications"),
+        )],
+        JsonResponse(json!({
+            "check_id": verification.check_id,
+            "backup_id": id.to_string(),
+            "status": verification.status,
+        })),
+    ))
+}
+
+/// Hands a new verification to the worker; if the queue refuses, the
+/// verification is closed as failed so that it does not stay in progress.
+async fn enqueue(state: &AppState, check_id: &str, id: &BackupId) -> Result<(), ApiError> {
+    let job = Job::Verify {
+        check_id: check_id.to_owned(),
+        backup_id: id.clone(),
+    };
+    let check_id = check_id.to_owned();
+    match state.queue.push(job, None).await {
+        Ok(job_id) => {
+            state
+                .catalog(move |c| c.set_verification_job(&check_id, &job_id))
+                .await?;
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(backup_id = %id, error = %e, "cannot enqueue the verification");
+            let report = VerifyReport::not_run("the verification could not be queued");
+            state
+                .catalog(move |c| c.finish_verification(&check_id, &report))
+                .await?;
+            Err(ApiError::QueueUnavailable)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+impl HistoryQuery {
+    fn parse(self) -> Result<(u32, u32), ApiError> {
+        let number = |parameter, value: Option<String>, default: u32, min: u32, max: u32| {
+            value.map_or(Ok(default), |v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| ApiError::InvalidParameter {
+                        parameter,
+                        reason: format!("{v:?} is not a whole number from {min} to {max}"),
+                    })
+            })
+        };
+        Ok((
+            number("limit", self.limit, 20, 1, 100)?,
+            number("offset", self.offset, 0, 0, u32::MAX)?,
+        ))
+    }
+}
+
+/// `GET /api/v1/backups/{id}/verifications?limit=&offset=` → 200
+/// `{"backup_id", "verifications": [<verification>…]}`, newest first.
+async fn history(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<JsonResponse<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let (limit, offset) = query.parse()?;
+    let verifications = state
+        .catalog({
+            let id = id.clone();
+            move |c| {
+                c.get_backup(&id)?;
+                c.list_verifications(&id, limit, offset)
+            }
+        })
+        .await
+        .map_err(not_found(&id))?;
+    let tz = state.settings.tz();
+    let views: Vec<VerificationView> = verifications
+        .into_iter()
+        .map(|v| VerificationView::new(v, tz))
+        .collect();
+    Ok(JsonResponse(json!({
+        "backup_id": id.to_string(),
+        "verifications": views,
+    })))
+}
+
+/// `POST /api/v1/backups/verify-all` → 202
+/// `{"job_id", "status": "in_progress", "requested_by", "requested_at"}`.
+/// One job verifies every successful backup in turn (one decompressed copy
+/// at a time), recording each result as a verification of that backup
+/// with `requested_by` this user: follow them with
+/// `GET /api/v1/backups/{id}/verifications`.
+async fn verify_all(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+) -> Result<impl IntoResponse, ApiError> {
+    let audit = audit_entry(&user, addr, "backup.verify_all");
+    require_operator(&state, &user, &audit).await?;
+    let requested_at = chrono::Utc::now();
+    let job = Job::VerifyAll {
+        requested_by: user.username.clone(),
+    };
+    let job_id = state.queue.push(job, None).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot enqueue verify-all");
+        ApiError::QueueUnavailable
+    })?;
+    let entry = AuditEntry {
+        result: AuditResult::Accepted,
+        ..audit
+    }
+    .detail(format!("job {job_id}"));
+    state.catalog(move |c| c.append_audit(&entry)).await?;
+    tracing::info!(%job_id, user = %user.username, "verify-all accepted");
+    Ok((
+        StatusCode::ACCEPTED,
+        JsonResponse(json!({
+            "job_id": job_id,
+            "status": "in_progress",
+            "requested_by": { "id": user.id, "username": user.username },
+            "requested_at": local_time(requested_at, state.settings.tz()),
+        })),
+    ))
+}
+
+/// Fills each view's `last_verification` with its backup's last finished
+/// verification.
+pub(super) async fn attach_last(
+    state: &AppState,
+    views: &mut [BackupView],
+) -> Result<(), ApiError> {
+    let ids: Vec<BackupId> = views
+        .iter()
+        .filter_map(|v| BackupId::parse(&v.backup_id).ok())
+        .collect();
+    let mut last = state.catalog(move |c| c.last_verifications(&ids)).await?;
+    let tz = state.settings.tz();
+    for view in views {
+        view.last_verification = BackupId::parse(&view.backup_id)
+            .ok()
+            .and_then(|id| last.remove(&id))
+            .map(|v| VerificationView::new(v, tz));
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The prune (SPEC §2): removes the expired daily, weekly and monthly
+//! backups under the configured retention. [`preview`] is the dry run the
+//! API and the CLI show; [`prune`] deletes what it lists, each deletion
+//! going through the deletion rules again. Blocking.
+
+use chrono::{DateTime, Utc};
+
+use super::deletion::{DeleteError, delete_backup};
+use crate::catalog::{AuditEntry, AuditResult, Catalog, CatalogError};
+use crate::domain::{BackupId, BackupType};
+use crate::retention::{self, Expired};
+use crate::settings::Settings;
+
+/// The types the prune looks at.
+pub const PRUNED_TYPES: [BackupType; 3] =
+    [BackupType::Daily, BackupType::Weekly, BackupType::Monthly];
+
+/// What a prune of `types` would remove at `now`, oldest first.
+pub fn preview(
+    catalog: &Catalog,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    types: &[BackupType],
+) -> Result<Vec<Expired>, CatalogError> {
+    let records = catalog.backup_summaries()?;
+    let mut expired = retention::expired(&records, now, &settings.retention, settings.tz());
+    expired.retain(|e| types.contains(&e.record.id.backup_type()));
+    Ok(expired)
+}
+
+/// What a prune did.
+#[derive(Debug, Default)]
+pub struct PruneOutcome {
+    pub deleted: Vec<Expired>,
+    /// Expired backups that stayed, with the reason.
+    pub kept: Vec<(BackupId, String)>,
+}
+
+/// Deletes what [`preview`] lists, auditing each deletion as
+/// `backup.delete` by the actor of `audit` (its action, target, result and
+/// detail are filled in here). A deletion that fails is logged and the
+/// prune goes on with the next; only a catalog that cannot be read stops it.
+pub fn prune(
+    catalog: &Catalog,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    types: &[BackupType],
+    audit: &AuditEntry,
+) -> Result<PruneOutcome, CatalogError> {
+    let mut outcome = PruneOutcome::default();
+    for expired in preview(catalog, settings, now, types)? {
+        let id = expired.record.id.clone();
+        let why = format!(
+            "expired: older than {} (started before {})",
+            expired.period,
+            expired.cutoff.with_timezone(&settings.tz()).to_rfc3339()
+        );
+        let entry = AuditEntry {
+            action: "backup.delete",
+            ..audit.clone()
+        }
+        .target(id.to_string());
+        match delete_backup(catalog, &settings.backup_root, &id) {
+            Ok(_) => {
+                tracing::info!(backup_id = %id, "Pruned backup {id}: deleted ({why})");
+                let entry = AuditEntry {
+                    result: AuditResult::Success,
+                    ..entry
+                };
+                catalog.append_audit(&entry.detail(format!("pruned, {why}")))?;
+                outcome.deleted.push(expired);
+            }
+            Err(DeleteError::Catalog(e)) => return Err(e),
+            Err(DeleteError::NotFound(_)) => {} // deleted meanwhile
+            Err(e) => {
+                tracing::warn!(backup_id = %id, error = %e, "Pruning backup {id}: not deleted");
+                let entry = AuditEntry {
+                    result: AuditResult::Failure,
+                    ..entry
+                };
+                catalog.append_audit(&entry.detail(format!("prune: {e}")))?;
+                outcome.kept.push((id, e.to_string()));
+            }
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,154 @@
+// The backup table (guide §5.1): type, created at, size, status, creator,
+// last verification, and the actions the user's role allows.
+
+import { byId, h } from './dom.js';
+import { humanSize, localTime } from './format.js';
+import { t } from './i18n.js';
+
+export const TYPES = ['daily', 'weekly', 'monthly', 'manual', 'before_restore'];
+
+/** Backups whose verification this page is following. */
+const verifying = new Set();
+
+/** What a role may do (SPEC §9): operator creates and verifies, admin all. */
+export function permissions(role) {
+  return {
+    create: role === 'admin' || role === 'operator',
+    verify: role === 'admin' || role === 'operator',
+    remove: role === 'admin',
+    restore: role === 'admin',
+  };
+}
+
+function typeLabel(type) {
+  return TYPES.includes(type) ? t(`type.${type}`) : type;
+}
+
+function statusBadge(backup) {
+  const status = backup.status;
+  const known = ['success', 'failure', 'in_progress'].includes(status);
+  const badge = h(
+    'span',
+    { class: `badge badge-${known ? status : 'unknown'}` },
+    status === 'in_progress' ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null,
+    known ? t(`status.${status}`) : status,
+  );
+  if (status === 'failure' && backup.error) {
+    return [badge, h('span', { class: 'cell-note' }, backup.error.message || backup.error.code)];
+  }
+  if (status === 'in_progress' && typeof backup.progress_percent === 'number') {
+    return [badge, h('span', { class: 'cell-note' }, `${backup.progress_percent}%`)];
+  }
+  return [badge];
+}
+
+function verificationBadge(verification) {
+  const result = verification && (verification.status || verification.result);
+  if (result === 'pass' || result === 'fail') {
+    return h(
+      'span',
+      {
+        class: `badge badge-${result}`,
+        title: verification.checked_at ? localTime(verification.checked_at) : null,
+      },
+      result.toUpperCase(),
+    );
+  }
+  if (result === 'in_progress') return h('span', { class: 'badge badge-in_progress' }, t('status.in_progress'));
+  return h('span', { class: 'muted' }, t('verification.none'));
+}
+
+function actionsCell(backup, can, handlers) {
+  const buttons = [];
+  const finished = backup.status === 'success';
+  if (can.verify && finished) {
+    const busy = verifying.has(backup.backup_id);
+    buttons.push(
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-small', disabled: busy, dataset: { action: 'verify' }, onclick: () => handlers.verify(backup) },
+        t(busy ? 'action.verifying' : 'action.verify'),
+      ),
+    );
+  }
+  if (can.restore && finished) {
+    buttons.push(
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-small btn-warning', dataset: { action: 'restore' }, onclick: () => handlers.restore(backup) },
+        t('action.restore'),
+      ),
+    );
+  }
+  if (can.remove && backup.status !== 'in_progress') {
+    buttons.push(
+      h(
+        'button',
+        { type: 'button', class: 'btn btn-small btn-danger-ghost', dataset: { action: 'delete' }, onclick: () => handlers.remove(backup) },
+        t('action.delete'),
+      ),
+    );
+  }
+  return h('td', { class: 'actions', 'data-label': t('col.actions') }, h('div', { class: 'action-group' }, buttons));
+}
+
+/** Replaces the table body with these backups. */
+export function renderTable(backups, role, handlers) {
+  const can = permissions(role);
+  const withActions = can.verify || can.remove || can.restore;
+  byId('col-actions').hidden = !withActions;
+  const body = byId('backup-rows');
+  if (!backups.length) {
+    body.replaceChildren(
+      h('tr', { class: 'empty-row' }, h('td', { colspan: withActions ? 8 : 7 }, t('table.empty'))),
+    );
+    return;
+  }
+  body.replaceChildren(
+    ...backups.map((b) => {
+      const cell = (label, cls, ...content) => h('td', { class: cls, 'data-label': t(label) }, ...content);
+      return h(
+        'tr',
+        { dataset: { backupId: b.backup_id, status: b.status } },
+        cell('col.id', 'id mono', h('span', { title: b.description || null }, b.backup_id)),
+        cell('col.type', 'type', h('span', { class: `type-chip type-${b.backup_type}` }, typeLabel(b.backup_type))),
+        cell('col.created', 'created', h('time', { datetime: b.started_at, title: b.started_at }, localTime(b.started_at))),
+        cell('col.size', 'size num', humanSize(b.file_size)),
+        cell('col.status', 'status', ...statusBadge(b)),
+        cell('col.creator', 'creator', (b.created_by && b.created_by.username) || '—'),
+        cell('col.verification', 'verification', verificationBadge(b.last_verification)),
+        withActions ? actionsCell(b, can, handlers) : null,
+      );
+    }),
+  );
+}
+
+/** Shows a loading row while the first page comes. */
+export function renderLoading() {
+  byId('backup-rows').replaceChildren(
+    h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, t('table.loading'))),
+  );
+}
+
+/** The pager: "1–20 of 35", previous and next. */
+export function renderPager({ total, limit, offset }) {
+  const from = total === 0 ? 0 : offset + 1;
+  const to = Math.min(offset + limit, total);
+  byId('page-range').textContent = total === 0 ? t('paging.none') : t('paging.range', { from, to, total });
+  byId('page-prev').disabled = offset === 0;
+  byId('page-next').disabled = offset + limit >= total;
+}
+
+/** Marks a row's verify button busy (or not). */
+export function setVerifying(backupId, busy) {
+  if (busy) verifying.add(backupId);
+  else verifying.delete(backupId);
+  for (const row of byId('backup-rows').querySelectorAll('tr')) {
+    if (row.dataset.backupId !== backupId) continue;
+    const button = row.querySelector('button[data-action="verify"]');
+    if (button) {
+      button.disabled = busy;
+      button.textContent = t(busy ? 'action.verifying' : 'action.verify');
+    }
+  }
+}

@@ -1,0 +1,159 @@
+//! The scheduler (SPEC §2): enqueues the jobs of the configured schedules
+//! and never does their work. It runs inside `nexus-worker` unless that is
+//! started with `--no-scheduler`.
+//!
+//! Each schedule is a task sleeping until its next slot. Firing a slot is
+//! idempotent (the slot key is the job's idempotency key and the backup
+//! record's unique `schedule_slot`), so a restart, or a second scheduler
+//! on the same catalog and queue, never does a slot's work twice. At
+//! start-up the latest slot missed while nothing ran is fired once, when
+//! `catch_up` is on.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::queue::Job;
+use nexus_shared::schedule::{Action, CronExpr, Schedule};
+use nexus_shared::service::request::request_scheduled_backup;
+use tokio::sync::watch;
+use tracing::Instrument as _;
+
+use crate::JobContext;
+
+/// Runs every schedule that is not off until `stop` turns true.
+pub async fn run(ctx: JobContext, stop: watch::Receiver<bool>) {
+    let tz = ctx.settings.tz();
+    let mut tasks = tokio::task::JoinSet::new();
+    for schedule in Schedule::all(&ctx.settings.schedule) {
+        let Some(cron) = schedule.trigger.as_cron().cloned() else {
+            tracing::info!(schedule = schedule.name, "schedule is off");
+            continue;
+        };
+        tracing::info!(
+            schedule = schedule.name,
+            cron = %cron,
+            timezone = %tz,
+            next_run = ?schedule.next_run(Utc::now(), tz).map(|t| t.to_rfc3339()),
+            "schedule armed"
+        );
+        let span = tracing::info_span!("schedule", name = schedule.name);
+        tasks.spawn(drive(ctx.clone(), schedule, cron, stop.clone()).instrument(span));
+    }
+    tasks.join_all().await;
+}
+
+async fn drive(ctx: JobContext, schedule: Schedule, cron: CronExpr, mut stop: watch::Receiver<bool>) {
+    let tz = ctx.settings.tz();
+    let mut cursor = Utc::now();
+    if ctx.settings.schedule.catch_up {
+        catch_up(&ctx, &schedule, cursor).await;
+    }
+    loop {
+        let Some(next) = cron.next_after(cursor, tz) else {
+            tracing::info!("the schedule has no further slot");
+            return;
+        };
+        let wait = (next.with_timezone(&Utc) - Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        // Woken late (a suspended machine, a slow catalog): fire only the
+        // latest slot that has come, as a catch-up would.
+        let slot = cron
+            .latest_at_or_before(Utc::now(), tz)
+            .filter(|latest| *latest > next)
+            .unwrap_or(next);
+        fire(&ctx, &schedule, slot).await;
+        cursor = slot.with_timezone(&Utc);
+    }
+}
+
+/// Fires the latest slot missed since the schedule last fired (or since
+/// the catalog first knew it), if any.
+async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
+    let name = schedule.name;
+    let run = match ctx.blocking(move |c| c.schedule_run(name)).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "cannot read when the schedule last fired; no catch-up");
+            return;
+        }
+    };
+    let since = run.last_slot.unwrap_or(run.known_since);
+    if let Some(slot) = schedule.missed_slot(since, now, ctx.settings.tz()) {
+        tracing::info!(slot = %slot.to_rfc3339(), "catching up a slot missed while the scheduler was down");
+        fire(ctx, schedule, slot).await;
+    }
+}
+
+/// Enqueues the slot's work (idempotently) and remembers that it fired. A
+/// slot that fails to fire is logged; the next start-up catches it up.
+async fn fire(ctx: &JobContext, schedule: &Schedule, slot: DateTime<Tz>) {
+    let key = schedule.slot_key(slot);
+    let enqueued = match enqueue(ctx, schedule.action, &key).await {
+        Ok(enqueued) => enqueued,
+        Err(e) => {
+            tracing::error!(slot = %key, error = format!("{e:#}"), "cannot enqueue the scheduled job");
+            return;
+        }
+    };
+    let (name, at) = (schedule.name, slot.with_timezone(&Utc));
+    match ctx.blocking(move |c| c.record_schedule_fired(name, at)).await {
+        // Only the scheduler that first records the slot audits it.
+        Ok(true) => {
+            tracing::info!(slot = %key, "{}", enqueued.detail);
+            let entry = AuditEntry::system(AuditSource::Scheduler, enqueued.action, AuditResult::Accepted)
+                .target(enqueued.target)
+                .detail(format!("{} ({key})", enqueued.detail));
+            if let Err(e) = ctx.blocking(move |c| c.append_audit(&entry)).await {
+                tracing::error!(error = format!("{e:#}"), "cannot write the audit log");
+            }
+        }
+        Ok(false) => tracing::debug!(slot = %key, "slot already fired elsewhere"),
+        Err(e) => tracing::warn!(slot = %key, error = format!("{e:#}"), "cannot record that the slot fired"),
+    }
+}
+
+/// What a firing enqueued, for the log and the audit trail.
+struct Enqueued {
+    action: &'static str,
+    target: String,
+    detail: String,
+}
+
+async fn enqueue(ctx: &JobContext, action: Action, key: &str) -> anyhow::Result<Enqueued> {
+    let requested_by = || "scheduler".to_owned();
+    let job = match action {
+        Action::Backup(backup_type) => {
+            let backup =
+                request_scheduled_backup(&ctx.catalog, &ctx.queue, &ctx.settings, backup_type, key)
+                    .await?;
+            let record = backup.record();
+            return Ok(Enqueued {
+                action: "backup.create",
+                target: record.id.to_string(),
+                detail: format!("scheduled {backup_type} backup {} enqueued", record.id),
+            });
+        }
+        Action::VerifyAll => Job::VerifyAll {
+            requested_by: requested_by(),
+        },
+        Action::Prune(backup_type) => Job::Prune {
+            backup_types: vec![backup_type],
+            requested_by: requested_by(),
+        },
+        Action::Reconcile => Job::Reconcile {
+            requested_by: requested_by(),
+        },
+    };
+    let kind = job.kind();
+    let job_id = ctx.queue.push(job, Some(key)).await?;
+    Ok(Enqueued {
+        action: "schedule.fire",
+        target: key.to_owned(),
+        detail: format!("scheduled {kind} job {job_id} enqueued"),
+    })
+}
