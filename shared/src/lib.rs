@@ -2,6 +2,7 @@
 //! Nexus Backup's shared crate: domain types, settings, the catalog store,
 //! the backup engine and the job queue.
 
+pub mod alert;
 pub mod catalog;
 pub mod demo;
 pub mod domain;

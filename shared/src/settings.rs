@@ -72,6 +72,7 @@ pub struct Settings {
     /// needs; the pre-flight refuses a backup that would eat into it.
     pub reserve_bytes: u64,
     pub smtp: SmtpSettings,
+    pub alerts: AlertSettings,
     pub queue: QueueSettings,
     pub compression: crate::engine::compress::CompressOptions,
     pub schedule: ScheduleSettings,
@@ -88,6 +89,62 @@ pub struct SmtpSettings {
     pub from: String,
     /// Recipients of alerts.
     pub alert_to: Vec<String>,
+    /// `auto` (465: TLS, 587: STARTTLS, else plain), `tls`, `starttls` or `none`.
+    pub tls: SmtpTls,
+    /// Longest wait for the SMTP server, per connection and command.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    Auto,
+    Tls,
+    Starttls,
+    None,
+}
+
+impl FromStr for SmtpTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(SmtpTls::Auto),
+            "tls" => Ok(SmtpTls::Tls),
+            "starttls" => Ok(SmtpTls::Starttls),
+            "none" => Ok(SmtpTls::None),
+            other => Err(format!("{other:?}: expected auto, tls, starttls or none")),
+        }
+    }
+}
+
+/// Disk usage levels of the backup filesystem (guide §7.3), in percent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// WARN and a mail.
+    pub warn_percent: f64,
+    /// ERROR, a mail, and pruning of old automatic backups down to `prune_target_percent`.
+    pub error_percent: f64,
+    /// CRITICAL, an urgent mail, and automatic backups paused until usage falls under `resume_percent`.
+    pub critical_percent: f64,
+    pub prune_target_percent: f64,
+    pub resume_percent: f64,
+    /// While a level lasts, at most one reminder per this many hours.
+    pub reminder_hours: u64,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            warn_percent: 80.0,
+            error_percent: 90.0,
+            critical_percent: 95.0,
+            prune_target_percent: 85.0,
+            resume_percent: 90.0,
+            reminder_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +182,7 @@ impl Default for Settings {
             demo_db_size_mb: 20,
             reserve_bytes: 0,
             smtp: SmtpSettings::default(),
+            alerts: AlertSettings::default(),
             queue: QueueSettings::default(),
             compression: Default::default(),
             schedule: ScheduleSettings::default(),
@@ -142,6 +200,8 @@ impl Default for SmtpSettings {
             password: None,
             from: "nexus-backup@localhost".into(),
             alert_to: Vec::new(),
+            tls: SmtpTls::Auto,
+            timeout_secs: 10,
         }
     }
 }
@@ -196,6 +256,7 @@ const ENV_NAMES: &[&str] = &[
     "SMTP_USER",
     "SMTP_PASSWORD",
     "SMTP_FROM",
+    "SMTP_TLS",
     "NEXUS_ALERT_TO",
     "NEXUS_QUEUE_HEARTBEAT_SECS",
     "NEXUS_QUEUE_POLL_MS",
@@ -279,6 +340,7 @@ impl Settings {
             "SMTP_USER" => self.smtp.user = Some(value.into()),
             "SMTP_PASSWORD" => self.smtp.password = Some(Secret::new(value)),
             "SMTP_FROM" => self.smtp.from = value.into(),
+            "SMTP_TLS" => self.smtp.tls = parse(name, value)?,
             "NEXUS_ALERT_TO" => {
                 self.smtp.alert_to = value
                     .split(',')
@@ -364,6 +426,16 @@ port = 587                         # [SMTP_PORT]
 # password = "..."                 # [SMTP_PASSWORD]
 from = "nexus-backup@localhost"    # [SMTP_FROM]
 alert_to = []                      # [NEXUS_ALERT_TO] comma-separated in the environment
+tls = "auto"                       # [SMTP_TLS] auto (465: tls, 587: starttls, else none), tls, starttls, none
+timeout_secs = 10                  # longest wait for the SMTP server
+
+[alerts]                           # disk usage of the backup filesystem, percent (guide §7.3)
+warn_percent = 80.0                # WARN + mail
+error_percent = 90.0               # ERROR + mail + prune old automatic backups down to prune_target_percent
+critical_percent = 95.0            # CRITICAL + urgent mail + automatic backups paused
+prune_target_percent = 85.0
+resume_percent = 90.0              # automatic backups resume under this
+reminder_hours = 24                # one reminder a day while a level lasts
 
 [queue]
 heartbeat_secs = 10                # [NEXUS_QUEUE_HEARTBEAT_SECS] same on every worker

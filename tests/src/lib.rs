@@ -6,6 +6,8 @@
 //! The binaries are the ones `cargo build --workspace` put beside this test
 //! binary (`make test` builds them first).
 
+pub mod browser;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -197,9 +199,25 @@ impl TestApp {
     }
 
     pub fn start_worker(&mut self) {
+        self.start_worker_with_args(&[]);
+    }
+
+    /// Starts the app's worker with command-line arguments, e.g.
+    /// `--no-scheduler`.
+    pub fn start_worker_with_args(&mut self, args: &[&str]) {
         assert!(self.worker.is_none(), "a worker is already running");
-        let (child, _) = start_and_wait(self.command("nexus-worker"), "nexus-worker ready");
+        let mut command = self.command("nexus-worker");
+        command.args(args);
+        let (child, _) = start_and_wait(command, "nexus-worker ready");
         self.worker = Some(child);
+    }
+
+    /// Starts one more `nexus-worker` beside the app's own (a second
+    /// scheduler, a second consumer); it is killed when the guard drops.
+    pub fn spawn_worker(&self, args: &[&str]) -> ExtraWorker {
+        let mut command = self.command("nexus-worker");
+        command.args(args);
+        ExtraWorker(Some(start_and_wait(command, "nexus-worker ready").0))
     }
 
     /// SIGKILL: the worker dies at once, mid-job if it has one.
@@ -322,6 +340,35 @@ impl TestApp {
 fn signal(child: &Child, sig: nix::sys::signal::Signal) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = nix::sys::signal::kill(pid, sig);
+}
+
+/// A worker process started by [`TestApp::spawn_worker`].
+pub struct ExtraWorker(Option<Child>);
+
+impl ExtraWorker {
+    /// SIGKILL, and waits for it to die.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.0.take() {
+            child.kill().expect("kill worker");
+            child.wait().expect("reap worker");
+        }
+    }
+
+    /// SIGTERM, then waits for the worker to exit; returns its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.0.take().expect("a running worker");
+        signal(&child, nix::sys::signal::Signal::SIGTERM);
+        child.wait().expect("reap worker")
+    }
+}
+
+impl Drop for ExtraWorker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for TestApp {

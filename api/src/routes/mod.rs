@@ -2,9 +2,13 @@
 
 mod auth;
 mod backups;
+mod deletion;
 mod health;
+mod maintenance;
+mod schedules;
 mod verifications;
 mod views;
+mod web;
 
 use axum::Router;
 
@@ -14,11 +18,14 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(web::router())
         .nest(
             "/api/v1",
             Router::new()
                 .merge(auth::router())
                 .merge(backups::router())
+                .merge(maintenance::router())
+                .merge(schedules::router())
                 .merge(verifications::router()),
         )
         .fallback(|| async { ApiError::RouteNotFound })

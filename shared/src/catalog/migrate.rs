@@ -18,6 +18,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_schedules",
         include_str!("../../../migrations/0003_schedules.sql"),
     ),
+    (
+        "0004_restores",
+        include_str!("../../../migrations/0004_restores.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

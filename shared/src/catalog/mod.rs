@@ -10,6 +10,7 @@ mod checks;
 mod deletion;
 mod maintenance;
 mod migrate;
+mod restores;
 mod schedules;
 mod time;
 mod users;
@@ -26,6 +27,10 @@ pub use backups::{
 pub use checks::{Begun, Claim, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
+pub use restores::{
+    InvalidRestoreId, LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestoreId,
+    RestorePhase, RestoreRecord,
+};
 pub use schedules::{ScheduleRun, SlotBackup};
 pub use time::{format_utc, parse_utc};
 pub use users::User;

@@ -7,6 +7,7 @@ pub mod compress;
 mod error;
 pub mod manifest;
 pub mod preflight;
+pub mod restore;
 pub mod snapshot;
 pub mod verify;
 

@@ -12,7 +12,7 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,6 +30,8 @@ const CHUNK: usize = 1 << 20;
 const COPY_HEADROOM: u64 = 4 << 20;
 /// Decompressed copies are named `verify-<ulid>.db`.
 const COPY_PREFIX: &str = "verify-";
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The five checks, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -435,34 +437,42 @@ fn read_once(file: &Path, mut copy: Option<&mut File>) -> Pass {
     };
     let mut raw = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
-    let mut decoder = GzDecoder::new(BufReader::with_capacity(CHUNK, &mut source));
-    loop {
-        match decoder.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                raw.update(&buf[..n]);
-                pass.raw_bytes += n as u64;
-                if let Some(out) = copy.as_mut()
-                    && let Err(e) = out.write_all(&buf[..n])
-                {
-                    pass.copy_error = Some(e);
-                    copy = None;
+    let mut input = BufReader::with_capacity(CHUNK, &mut source);
+    // A backup is a series of gzip members (one per compressed chunk), as
+    // `gunzip` reads it: decode members while the next bytes start one.
+    'members: loop {
+        let mut decoder = GzDecoder::new(&mut input);
+        loop {
+            match decoder.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    raw.update(&buf[..n]);
+                    pass.raw_bytes += n as u64;
+                    if let Some(out) = copy.as_mut()
+                        && let Err(e) = out.write_all(&buf[..n])
+                    {
+                        pass.copy_error = Some(e);
+                        copy = None;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    pass.gzip_error = Some(describe_gzip_error(&e));
+                    break 'members;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                pass.gzip_error = Some(describe_gzip_error(&e));
-                break;
-            }
+        }
+        // A read error here is kept by the hashing reader.
+        match input.fill_buf() {
+            Ok(next) if starts_member(next) => {}
+            _ => break,
         }
     }
-    let mut rest = decoder.into_inner();
-    let buffered = rest.buffer().len() as u64;
-    match drain(rest.get_mut(), &mut buf) {
-        Ok(n) if pass.gzip_error.is_none() => pass.trailing = buffered + n,
-        Ok(_) => {}
-        Err(e) if source.error.is_none() => source.error = Some(e.to_string()),
-        Err(_) => {}
+    // The rest of the file: trailing data after the last member, or what
+    // follows a corrupt member (still hashed for the checksum).
+    match drain(&mut input, &mut buf) {
+        Ok(n) if pass.gzip_error.is_none() => pass.trailing = n,
+        Ok(_) | Err(_) => {}
     }
     if let Some(out) = copy
         && let Err(e) = out.flush()
@@ -477,6 +487,16 @@ fn read_once(file: &Path, mut copy: Option<&mut File>) -> Pass {
     pass.checksum = checksum_text(source.hasher.finalize());
     pass.raw_checksum = checksum_text(raw.finalize());
     pass
+}
+
+/// Whether the next bytes begin a gzip member (a lone first byte at the
+/// end of the buffer counts: the decoder then checks the whole header).
+fn starts_member(next: &[u8]) -> bool {
+    match next {
+        [a, b, ..] => [*a, *b] == GZIP_MAGIC,
+        [a] => *a == GZIP_MAGIC[0],
+        [] => false,
+    }
 }
 
 fn drain(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<u64> {

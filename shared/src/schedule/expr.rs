@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone)]
 pub struct CronExpr {
     source: String,
-    schedule: cron::Schedule,
+    schedule: Arc<cron::Schedule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,7 +62,7 @@ impl CronExpr {
             .map_err(|e| invalid(e.to_string()))?;
         Ok(CronExpr {
             source: fields.join(" "),
-            schedule,
+            schedule: Arc::new(schedule),
         })
     }
 

@@ -1,0 +1,88 @@
+//! `DELETE /api/v1/backups/{id}` (SPEC §5, guide §6): admin only. The
+//! file, its manifest and the record go together. Refused with 409:
+//! `latest_backup_protected` for the newest successful daily, weekly or
+//! monthly backup (manual and before_restore backups are not protected
+//! this way, as in the guide's §6.1), `last_backup_protected` when no other
+//! successful backup would remain, `backup_in_progress` while it runs.
+//! Failed records have no file and may always be deleted. Answers 200
+//! `{"backup_id", "deleted": true}`. Routed in `backups.rs`, beside `GET`.
+
+use std::net::SocketAddr;
+
+use axum::Json as JsonResponse;
+use axum::extract::{ConnectInfo, Path, State};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::domain::BackupId;
+use nexus_shared::retention::Refusal;
+use nexus_shared::service::deletion::{self, DeleteError};
+use serde_json::{Value, json};
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn delete_backup(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Path(raw_id): Path<String>,
+) -> Result<JsonResponse<Value>, ApiError> {
+    let audit = AuditEntry {
+        actor: user.username.clone(),
+        actor_id: Some(user.id),
+        source: AuditSource::Api,
+        remote_addr: Some(addr.ip().to_string()),
+        action: "backup.delete",
+        target: Some(raw_id.chars().take(100).collect()),
+        result: AuditResult::Denied,
+        detail: None,
+    };
+    if let Err(e) = user.require_admin() {
+        let entry = audit.detail(format!("role {}", user.role));
+        state.catalog(move |c| c.append_audit(&entry)).await?;
+        return Err(e);
+    }
+    let id = BackupId::parse(&raw_id).map_err(|e| ApiError::InvalidBackupId(e.0))?;
+
+    let (catalog, root, target) = (
+        state.catalog.clone(),
+        state.settings.backup_root.clone(),
+        id.clone(),
+    );
+    let outcome = tokio::task::spawn_blocking(move || {
+        deletion::delete_backup(&catalog, &root, &target)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+
+    let (result, detail) = match &outcome {
+        Ok(record) => (AuditResult::Success, format!("{}", record.file_path.display())),
+        Err(e) => (AuditResult::Failure, e.to_string()),
+    };
+    let entry = AuditEntry { result, ..audit }
+        .target(id.to_string())
+        .detail(detail);
+    state.catalog(move |c| c.append_audit(&entry)).await?;
+
+    match outcome {
+        Ok(_) => {
+            tracing::info!(backup_id = %id, user = %user.username, "Backup {id} deleted");
+            Ok(JsonResponse(
+                json!({ "backup_id": id.to_string(), "deleted": true }),
+            ))
+        }
+        Err(e) => Err(match e {
+            DeleteError::NotFound(id) => ApiError::BackupNotFound(id.to_string()),
+            DeleteError::Refused { id, refusal } => match refusal {
+                Refusal::LatestOfType(t) => ApiError::LatestBackupProtected {
+                    backup_id: id.to_string(),
+                    backup_type: t.as_str(),
+                },
+                Refusal::LastBackup => ApiError::LastBackupProtected(id.to_string()),
+                Refusal::InProgress => ApiError::BackupInProgress(id.to_string()),
+            },
+            DeleteError::Catalog(e) => e.into(),
+            e @ DeleteError::Io { .. } => ApiError::Internal(e.into()),
+        }),
+    }
+}

@@ -1,0 +1,550 @@
+//! A restore of the live database, end to end (SPEC §6), recorded in the
+//! catalog. The worker's restore job runs it on a blocking thread; the CLI
+//! can run it in-process. Steps, each audited (`restore.<step>`):
+//!
+//! 1. take the catalog lock [`LIVE_DATABASE`]: one restore at a time, and
+//!    backups wait before their snapshot while it is held;
+//! 2. `verify`: the backup is decompressed into `<backup_root>/.tmp/` and
+//!    checked (both checksums, complete gzip, `integrity_check`) before
+//!    anything is touched;
+//! 3. `safety_backup`: a `before_restore` backup of the live database,
+//!    recorded and run by the ordinary backup [`Runner`], so it is listed,
+//!    verifiable and restorable like any other;
+//! 4. `apply`: the verified copy is written into the live database
+//!    ([`super::apply`]), once no backup is still copying it;
+//! 5. `check`: `integrity_check` on the live database;
+//! 6. `rollback`, when the live database was changed and a later step
+//!    failed: the safety backup is put back the same way. If that fails
+//!    too, both errors are reported (`rollback_failed`).
+//!
+//! A failure is logged at ERROR and recorded with its code; the live
+//! database is then as it was before the restore, except after
+//! `rollback_failed`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::{Expected, RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into};
+use crate::catalog::{
+    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, ErrorInfo,
+    LIVE_DATABASE, LockOutcome, NewBackup, RestoreClaim, RestoreId, RestorePhase, RestoreRecord,
+};
+use crate::domain::{BackupId, BackupStatus, BackupType};
+use crate::fsutil;
+use crate::runner::{LogLines, RunOutcome, Runner};
+use crate::settings::Settings;
+
+/// How long the apply waits for the application's write transactions.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long a restore waits for backups that were already copying the live
+/// database when it took the lock. After that it goes on: in WAL mode their
+/// snapshot stays consistent anyway.
+const READERS_WAIT: Duration = Duration::from_secs(30 * 60);
+const POLL: Duration = Duration::from_millis(250);
+
+/// **Test only.** `NEXUS_TEST_FAIL_RESTORE_AFTER=verify|safety_backup|apply`
+/// makes a restore fail right after that step (after `apply`, as if the
+/// post-check failed), so the end-to-end tests can show what a failure
+/// there leaves behind. Read here and nowhere else, and only in debug
+/// builds: release builds ignore it.
+pub const FAIL_AFTER_ENV: &str = "NEXUS_TEST_FAIL_RESTORE_AFTER";
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RestoreOutcome {
+    Succeeded { safety_backup_id: BackupId },
+    /// Recorded as a failure with this error.
+    Failed(ErrorInfo),
+    /// Nothing to do: the restore had already ended.
+    AlreadyFinished(BackupStatus),
+    /// Another runner holds a live lease on it.
+    HeldElsewhere { owner: String },
+    /// The lease was lost before the live database was touched; the runner
+    /// that took it over finishes.
+    HandedOver(String),
+}
+
+pub struct RestoreRunner<'a> {
+    pub catalog: &'a Catalog,
+    pub settings: &'a Settings,
+    /// Unique to this run, e.g. `<worker name>/<ulid>`.
+    pub owner: String,
+    pub audit_source: AuditSource,
+}
+
+/// Why the steps stopped.
+enum Stop {
+    Failed(ErrorInfo),
+    HandedOver(String),
+    Catalog(CatalogError),
+}
+
+impl From<CatalogError> for Stop {
+    fn from(e: CatalogError) -> Self {
+        Stop::Catalog(e)
+    }
+}
+
+fn failed(code: &str, message: String) -> Stop {
+    Stop::Failed(ErrorInfo {
+        code: code.to_owned(),
+        message,
+    })
+}
+
+impl RestoreRunner<'_> {
+    /// Runs the recorded restore `id` to its end and records the outcome.
+    pub fn run(&self, id: &RestoreId) -> Result<RestoreOutcome, CatalogError> {
+        let ttl = self.settings.lease_ttl();
+        let record = match self.catalog.claim_restore(id, &self.owner, ttl)? {
+            RestoreClaim::Claimed(record) => record,
+            RestoreClaim::Finished(status) => return Ok(RestoreOutcome::AlreadyFinished(status)),
+            RestoreClaim::HeldElsewhere { owner } => {
+                return Ok(RestoreOutcome::HeldElsewhere { owner });
+            }
+        };
+        tracing::info!(restore_id = %id, backup_id = %record.backup_id, target = %record.target.display(), "starting a restore");
+        let keeper = Keeper::start(self.catalog.clone(), id.clone(), self.owner.clone(), ttl);
+        let result = self.steps(&record, &keeper);
+        drop(keeper); // lets go of the lock
+        match result {
+            Ok(safety) => {
+                self.catalog.finish_restore(id, Some(&self.owner), None)?;
+                let detail = format!(
+                    "{} restored into {}; safety backup {safety}",
+                    record.backup_id,
+                    record.target.display()
+                );
+                tracing::info!(restore_id = %id, "{detail}");
+                self.audit(&record, "restore.run", AuditResult::Success, detail);
+                Ok(RestoreOutcome::Succeeded {
+                    safety_backup_id: safety,
+                })
+            }
+            Err(Stop::Failed(error)) => {
+                self.catalog.finish_restore(id, Some(&self.owner), Some(&error))?;
+                // alert: a failed restore (and above all `rollback_failed`)
+                // must reach the operators by mail; the alerts job hooks in here.
+                tracing::error!(restore_id = %id, backup_id = %record.backup_id, code = %error.code, message = %error.message, "restore failed");
+                let detail = format!("{}: {}", error.code, error.message);
+                self.audit(&record, "restore.run", AuditResult::Failure, detail);
+                Ok(RestoreOutcome::Failed(error))
+            }
+            Err(Stop::HandedOver(reason)) => Ok(RestoreOutcome::HandedOver(reason)),
+            Err(Stop::Catalog(e)) => Err(e),
+        }
+    }
+
+    fn steps(&self, record: &RestoreRecord, keeper: &Keeper) -> Result<BackupId, Stop> {
+        let backup = self.restorable(record)?;
+        self.lock(keeper)?;
+        let live = self.settings.db_path.as_path();
+
+        self.enter(record, RestorePhase::Verify)?;
+        let copy = self
+            .verify(record, &backup, "")
+            .and_then(|copy| injected_failure("verify").map(|()| copy))
+            .map_err(|e| self.step_failed(record, "restore.verify", e, "nothing was changed"))?;
+        self.audit(
+            record,
+            "restore.verify",
+            AuditResult::Success,
+            format!(
+                "{}: {} matches, {} bytes decompressed, integrity_check ok",
+                backup.id,
+                expected(&backup).checksum,
+                copy.bytes()
+            ),
+        );
+
+        self.enter(record, RestorePhase::SafetyBackup)?;
+        let safety = self.safety_backup(record)?;
+        injected_failure("safety_backup").map_err(|e| {
+            self.step_failed(record, "restore.test_hook", e, "the live database was not changed")
+        })?;
+
+        self.wait_for_readers()?;
+        if keeper.lost() {
+            return Err(Stop::HandedOver("the lease on this restore was taken over".into()));
+        }
+        self.enter(record, RestorePhase::Apply)?;
+        match apply(copy.path(), live, LOCK_WAIT) {
+            Ok(applied) => self.audit(
+                record,
+                "restore.apply",
+                AuditResult::Success,
+                format!(
+                    "{} pages ({} bytes) written into {} in {} ms",
+                    applied.pages,
+                    applied.bytes,
+                    live.display(),
+                    applied.duration.as_millis()
+                ),
+            ),
+            Err(failure) if failure.live_changed => {
+                let detail = format!("{}: {}", failure.error.code(), failure.error);
+                self.audit(record, "restore.apply", AuditResult::Failure, detail);
+                return Err(self.roll_back(record, &safety, "apply", &failure.error));
+            }
+            Err(failure) => {
+                return Err(self.step_failed(
+                    record,
+                    "restore.apply",
+                    failure.error,
+                    "the live database was not changed",
+                ));
+            }
+        }
+        drop(copy);
+
+        self.enter(record, RestorePhase::PostCheck)?;
+        if let Err(e) = injected_failure("apply").and_then(|()| check_live(live)) {
+            let detail = format!("{}: {e}", e.code());
+            self.audit(record, "restore.check", AuditResult::Failure, detail);
+            return Err(self.roll_back(record, &safety, "the check after the restore", &e));
+        }
+        self.audit(
+            record,
+            "restore.check",
+            AuditResult::Success,
+            "integrity_check: ok".into(),
+        );
+        Ok(safety.id)
+    }
+
+    /// The backup to restore, if this restore may go ahead at all.
+    fn restorable(&self, record: &RestoreRecord) -> Result<BackupRecord, Stop> {
+        if record.attempts > 1 && record.phase >= RestorePhase::Apply {
+            let safety = record
+                .safety_backup_id
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string);
+            return Err(failed(
+                "restore_interrupted",
+                format!(
+                    "an earlier run stopped during {} (its worker died). The live database holds \
+                     either its previous content or the backup's, each whole; the safety backup \
+                     {safety} holds the previous content",
+                    record.phase.as_str()
+                ),
+            ));
+        }
+        if record.target != self.settings.db_path {
+            return Err(failed(
+                "target_mismatch",
+                format!(
+                    "the restore is for {} but this process protects {}",
+                    record.target.display(),
+                    self.settings.db_path.display()
+                ),
+            ));
+        }
+        let backup = match self.catalog.get_backup(&record.backup_id) {
+            Err(CatalogError::NotFound) => {
+                return Err(failed(
+                    "backup_not_found",
+                    format!("backup {} no longer exists", record.backup_id),
+                ));
+            }
+            other => other?,
+        };
+        if backup.status != BackupStatus::Success || backup.checksum.is_none() {
+            return Err(failed(
+                "backup_not_restorable",
+                format!("backup {} is {}", backup.id, backup.status),
+            ));
+        }
+        Ok(backup)
+    }
+
+    /// Takes the lock on the live database, waiting for another restore.
+    fn lock(&self, keeper: &Keeper) -> Result<(), Stop> {
+        let mut told = false;
+        loop {
+            match self.catalog.acquire_lock(LIVE_DATABASE, &self.owner, self.settings.lease_ttl())? {
+                LockOutcome::Acquired => {
+                    keeper.lock_held.store(true, Ordering::SeqCst);
+                    return Ok(());
+                }
+                LockOutcome::HeldBy { owner } if !told => {
+                    tracing::info!(holder = %owner, "another restore is running: waiting for it");
+                    told = true;
+                }
+                LockOutcome::HeldBy { .. } => {}
+            }
+            if keeper.lost() {
+                return Err(Stop::HandedOver("the lease on this restore was taken over".into()));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Decompresses and checks `backup` into `<backup_root>/.tmp/`, after a
+    /// free-space check there and beside the live database (whose WAL or
+    /// journal takes about the database's size while it is rewritten).
+    fn verify(
+        &self,
+        record: &RestoreRecord,
+        backup: &BackupRecord,
+        suffix: &str,
+    ) -> Result<VerifiedCopy, RestoreError> {
+        let scratch = self.settings.backup_root.join(".tmp");
+        fsutil::create_private_dir(&scratch).map_err(|e| {
+            crate::engine::EngineError::io("cannot create the scratch folder", &scratch, e)
+        })?;
+        let size = backup.original_size.unwrap_or(0);
+        ensure_room(&scratch, size, self.settings.reserve_bytes)?;
+        let live = self.settings.db_path.as_path();
+        let current = std::fs::metadata(live).map_or(0, |m| m.len());
+        ensure_room(live_folder(live), size + size.saturating_sub(current), 0)?;
+
+        let copy = scratch.join(format!("restore-{}{suffix}.db", record.id));
+        for leftover in super::with_side_files(&copy) {
+            let _ = fsutil::remove_if_exists(&leftover);
+        }
+        let file = self.settings.backup_root.join(&backup.file_path);
+        verify_into(&file, &expected(backup), &copy)
+    }
+
+    /// Records and runs the `before_restore` backup through the ordinary
+    /// backup runner, letting it through the lock this restore holds.
+    fn safety_backup(&self, record: &RestoreRecord) -> Result<BackupRecord, Stop> {
+        let new = NewBackup {
+            backup_type: BackupType::BeforeRestore,
+            description: Some(format!("Before restore {} of {}", record.id, record.backup_id)),
+            created_by: record.requested_by.clone(),
+            started_at: Utc::now(),
+        };
+        let created = self.catalog.create_backup(
+            &new,
+            self.settings.tz(),
+            &self.settings.backup_root,
+        )?;
+        let id = created.id;
+        self.catalog
+            .set_restore_safety_backup(&record.id, &self.owner, &id)?;
+        self.catalog
+            .let_through_lock(LIVE_DATABASE, &self.owner, Some(&id))?;
+        let outcome = Runner {
+            catalog: self.catalog,
+            settings: self.settings,
+            owner: format!("{}/safety", self.owner),
+            audit_source: self.audit_source,
+        }
+        .run(&id, &mut LogLines)?;
+        self.catalog.let_through_lock(LIVE_DATABASE, &self.owner, None)?;
+        let why = match outcome {
+            RunOutcome::Succeeded(done) => {
+                let detail = format!("{id}: {} ({} bytes)", done.checksum, done.file_size);
+                self.audit(record, "restore.safety_backup", AuditResult::Success, detail);
+                return Ok(self.catalog.get_backup(&id)?);
+            }
+            RunOutcome::Failed(e) => format!("{}: {e}", e.code()),
+            other => format!("{other:?}"),
+        };
+        let message =
+            format!("the safety backup {id} failed ({why}); the live database was not changed");
+        tracing::error!(restore_id = %record.id, "{message}");
+        self.audit(record, "restore.safety_backup", AuditResult::Failure, why);
+        Err(failed("safety_backup_failed", message))
+    }
+
+    /// Waits for backups that were already copying the live database when
+    /// the lock was taken (later ones wait for the lock).
+    fn wait_for_readers(&self) -> Result<(), Stop> {
+        let deadline = Instant::now() + READERS_WAIT;
+        let mut told = false;
+        loop {
+            let readers = self.catalog.backups_reading_live_database()?;
+            if readers.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                tracing::warn!(?readers, "backups still copying the database; going on");
+                return Ok(());
+            }
+            if !told {
+                tracing::info!(?readers, "waiting for backups copying the database to finish");
+                told = true;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Puts the safety backup back after `step` failed with `cause` once the
+    /// live database had been changed.
+    fn roll_back(
+        &self,
+        record: &RestoreRecord,
+        safety: &BackupRecord,
+        step: &str,
+        cause: &RestoreError,
+    ) -> Stop {
+        tracing::error!(restore_id = %record.id, code = cause.code(), error = %cause, "{step} failed after the live database was changed: putting the safety backup back");
+        if let Err(e) = self.catalog.set_restore_phase(&record.id, &self.owner, RestorePhase::Rollback) {
+            tracing::warn!(error = %e, "cannot record the rollback phase");
+        }
+        let live = self.settings.db_path.as_path();
+        let put_back = self
+            .verify(record, safety, "-rollback")
+            .and_then(|copy| apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error))
+            .and_then(|_| check_live(live));
+        match put_back {
+            Ok(()) => {
+                self.audit(record, "restore.rollback", AuditResult::Success, safety.id.to_string());
+                failed(
+                    "restore_rolled_back",
+                    format!(
+                        "{step} failed ({}: {cause}); the live database was put back from the \
+                         safety backup {}",
+                        cause.code(),
+                        safety.id
+                    ),
+                )
+            }
+            Err(e) => {
+                // alert: the live database may hold the restored content
+                // that failed its check; operators must act at once.
+                tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "putting the safety backup back failed too");
+                let detail = format!("{}: {}: {e}", safety.id, e.code());
+                self.audit(record, "restore.rollback", AuditResult::Failure, detail);
+                failed(
+                    "rollback_failed",
+                    format!(
+                        "{step} failed ({}: {cause}); putting the safety backup {} back failed \
+                         too ({}: {e}). Restore {} by hand",
+                        cause.code(),
+                        safety.id,
+                        e.code(),
+                        safety.id
+                    ),
+                )
+            }
+        }
+    }
+
+    /// A step failed before the live database was changed.
+    fn step_failed(
+        &self,
+        record: &RestoreRecord,
+        action: &'static str,
+        e: RestoreError,
+        state: &str,
+    ) -> Stop {
+        tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "{action} failed");
+        self.audit(record, action, AuditResult::Failure, format!("{}: {e}", e.code()));
+        failed(e.code(), format!("{e}; {state}"))
+    }
+
+    fn enter(&self, record: &RestoreRecord, phase: RestorePhase) -> Result<(), Stop> {
+        if self.catalog.set_restore_phase(&record.id, &self.owner, phase)? {
+            Ok(())
+        } else {
+            Err(Stop::HandedOver("the lease on this restore was taken over".into()))
+        }
+    }
+
+    fn audit(&self, record: &RestoreRecord, action: &'static str, result: AuditResult, detail: String) {
+        let mut entry = AuditEntry::system(self.audit_source, action, result)
+            .target(record.id.to_string())
+            .detail(format!("{} (backup {}, requested by {})", detail, record.backup_id, record.requested_by.username));
+        if self.audit_source == AuditSource::Cli {
+            entry.actor = crate::os_user();
+        }
+        if let Err(e) = self.catalog.append_audit(&entry) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+fn expected(backup: &BackupRecord) -> Expected<'_> {
+    Expected {
+        checksum: backup.checksum.as_deref().unwrap_or_default(),
+        raw_checksum: backup.raw_checksum.as_deref(),
+        original_size: backup.original_size,
+    }
+}
+
+fn live_folder(live: &Path) -> &Path {
+    match live.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn injected_failure(step: &str) -> Result<(), RestoreError> {
+    if cfg!(debug_assertions) && std::env::var(FAIL_AFTER_ENV).is_ok_and(|v| v == step) {
+        return Err(RestoreError::Injected(step.to_owned()));
+    }
+    Ok(())
+}
+
+/// Renews the restore's lease, and the lock once taken, in the background;
+/// raises `lost` when the lease was taken over. Dropping it stops it and
+/// releases the lock.
+struct Keeper {
+    catalog: Catalog,
+    owner: String,
+    lost: Arc<AtomicBool>,
+    lock_held: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Keeper {
+    fn start(catalog: Catalog, id: RestoreId, owner: String, ttl: Duration) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let (lost, lock_held) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let thread = std::thread::spawn({
+            let (catalog, owner, lost, lock_held) =
+                (catalog.clone(), owner.clone(), lost.clone(), lock_held.clone());
+            move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
+                    match catalog.renew_restore(&id, &owner, ttl) {
+                        Ok(true) => {}
+                        Ok(false) => lost.store(true, Ordering::SeqCst),
+                        Err(e) => tracing::warn!(error = %e, "cannot renew the restore lease"),
+                    }
+                    if lock_held.load(Ordering::SeqCst) {
+                        match catalog.renew_lock(LIVE_DATABASE, &owner, ttl) {
+                            Ok(true) => {}
+                            Ok(false) => tracing::error!("the lock on the live database was lost"),
+                            Err(e) => tracing::warn!(error = %e, "cannot renew the restore lock"),
+                        }
+                    }
+                }
+            }
+        });
+        Keeper {
+            catalog,
+            owner,
+            lost,
+            lock_held,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if self.lock_held.load(Ordering::SeqCst)
+            && let Err(e) = self.catalog.release_lock(LIVE_DATABASE, &self.owner)
+        {
+            tracing::warn!(error = %e, "cannot release the restore lock; it expires by itself");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use super::*;
+use crate::engine::compress::{self, CompressOptions, sha256_file};
+
+/// A WAL database with `rows` rows in `t`, like the ITSM one.
+fn database(path: &Path, rows: i64) {
+    let conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        .unwrap();
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO t (body) SELECT printf('row %d %s', i, hex(randomblob(40))) FROM n",
+        [rows],
+    )
+    .unwrap();
+}
+
+fn rows(conn: &Connection) -> i64 {
+    conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+}
+
+/// A `.db.gz` of a database with `rows` rows, and what its record says.
+struct Fixture {
+    dir: tempfile::TempDir,
+    gz: PathBuf,
+    checksum: String,
+    raw_checksum: String,
+    size: u64,
+}
+
+impl Fixture {
+    fn new(rows: i64) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("source.db");
+        database(&db, rows);
+        let gz = dir.path().join("backup.db.gz");
+        let c = compress::gzip_file(&db, &gz, CompressOptions::default(), &mut |_| Ok(())).unwrap();
+        Fixture {
+            dir,
+            gz,
+            checksum: c.gz_sha256,
+            raw_checksum: c.raw_sha256,
+            size: c.raw_size,
+        }
+    }
+
+    fn expected(&self) -> Expected<'_> {
+        Expected {
+            checksum: &self.checksum,
+            raw_checksum: Some(&self.raw_checksum),
+            original_size: Some(self.size),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+#[test]
+fn a_sound_backup_is_decompressed_and_checked_and_its_copy_goes_away_with_it() {
+    let f = Fixture::new(2_000);
+    let copy = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+    assert_eq!(copy.bytes(), f.size);
+    assert_eq!(rows(&Connection::open(copy.path()).unwrap()), 2_000);
+    drop(copy);
+    assert!(!f.path("copy.db").exists());
+}
+
+#[test]
+fn a_flipped_byte_is_a_checksum_mismatch_and_leaves_no_copy() {
+    let f = Fixture::new(2_000);
+    let mut bytes = std::fs::read(&f.gz).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&f.gz, bytes).unwrap();
+
+    let err = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap_err();
+
+    assert_eq!(err.code(), "checksum_mismatch", "{err}");
+    assert!(!f.path("copy.db").exists());
+}
+
+#[test]
+fn content_that_differs_from_the_record_is_corrupt_and_a_missing_file_is_missing() {
+    let f = Fixture::new(500);
+    let wrong = Expected {
+        raw_checksum: Some("sha256:00"),
+        ..f.expected()
+    };
+    let err = verify_into(&f.gz, &wrong, &f.path("copy.db")).unwrap_err();
+    assert_eq!(err.code(), "backup_corrupt", "{err}");
+
+    let err = verify_into(&f.path("gone.db.gz"), &f.expected(), &f.path("copy.db")).unwrap_err();
+    assert_eq!(err.code(), "backup_missing", "{err}");
+}
+
+#[test]
+fn restoring_to_a_path_makes_a_new_file_and_never_overwrites() {
+    let f = Fixture::new(1_000);
+    let dest = f.path("inspect.db");
+
+    let restored = restore_to_path(&f.gz, &f.expected(), &dest).unwrap();
+
+    assert_eq!(restored.bytes, f.size);
+    assert_eq!(sha256_file(&dest).unwrap().1, f.raw_checksum);
+    let err = restore_to_path(&f.gz, &f.expected(), &dest).unwrap_err();
+    assert_eq!(err.code(), "destination_exists");
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("restore-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_open_connection_sees_the_old_content_until_the_apply_commits_then_the_new() {
+    let f = Fixture::new(1_000);
+    let live = f.path("live.db");
+    database(&live, 3_000);
+    let copy = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+    let app = Connection::open(&live).unwrap();
+    app.execute_batch("BEGIN").unwrap();
+    assert_eq!(rows(&app), 3_000);
+
+    let applied = apply(copy.path(), &live, Duration::from_secs(5)).unwrap();
+
+    assert!(applied.pages > 0);
+    assert_eq!(rows(&app), 3_000, "a read transaction keeps its snapshot");
+    app.execute_batch("COMMIT").unwrap();
+    assert_eq!(rows(&app), 1_000, "the next one sees the restored content");
+    app.execute("INSERT INTO t (body) VALUES ('after')", []).unwrap();
+    assert_eq!(rows(&app), 1_001, "the application goes on writing");
+    check_live(&live).unwrap();
+}
+
+#[test]
+fn an_apply_that_cannot_get_the_write_lock_leaves_the_live_database_unchanged() {
+    let f = Fixture::new(1_000);
+    let live = f.path("live.db");
+    database(&live, 3_000);
+    let copy = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+    let writer = Connection::open(&live).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let failure = apply(copy.path(), &live, Duration::from_millis(300)).unwrap_err();
+
+    assert_eq!(failure.error.code(), "database_busy", "{}", failure.error);
+    assert!(!failure.live_changed);
+    writer.execute_batch("COMMIT").unwrap();
+    assert_eq!(rows(&writer), 3_000);
+}

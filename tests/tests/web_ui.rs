@@ -1,0 +1,358 @@
+//! The web UI at `/views/backup.html` (guide §4.1, §5.1, §5.4, §6.2) in real
+//! headless Chromium against the real api and worker: what an operator
+//! clicks, and what they see.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; screenshots go to
+//! `target/ui-screenshots/`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use nexus_e2e::TestApp;
+use nexus_e2e::browser::Browser;
+use nexus_shared::domain::Role;
+use serde_json::json;
+
+/// The password `TestApp::token_for_new_user` gives its users.
+const USER_PASSWORD: &str = "a-long-enough-password";
+
+fn run<F: Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(test)
+}
+
+/// Opens the site root (it redirects to the page) and logs in.
+async fn log_in(browser: &Browser, app: &TestApp, username: &str, password: &str) {
+    browser.goto(&app.url("/")).await;
+    browser.fill("#login-username", username).await;
+    browser.fill("#login-password", password).await;
+    browser.click("#login-submit").await;
+    browser.visible("#app-view").await;
+    browser.text_appears("#whoami-name", username).await;
+}
+
+/// Backups made through the API (blocking: before the browser part).
+fn seed_backups(app: &TestApp, count: usize) -> Vec<String> {
+    let token = app.admin_token();
+    (0..count)
+        .map(|_| {
+            let (status, body) = app.post_backup(&token, &json!({ "type": "manual" }));
+            assert_eq!(status, 202, "{body}");
+            let id = body["backup_id"].as_str().unwrap().to_owned();
+            let done = app.wait_until_terminal(&token, &id, Duration::from_secs(60));
+            assert_eq!(done["status"], "success", "{done}");
+            id
+        })
+        .collect()
+}
+
+#[test]
+fn an_admin_runs_a_backup_from_the_browser_and_sees_it_succeed() {
+    let app = TestApp::spawn();
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+        assert_eq!(browser.text("#whoami-role").await, "管理者");
+        assert_eq!(
+            browser.script("return location.pathname").await,
+            "/views/backup.html"
+        );
+
+        // §4.1: the button, the confirmation dialog, 「実行」.
+        browser
+            .text_appears("#create-button", "今すぐバックアップ実行")
+            .await
+            .click()
+            .await
+            .unwrap();
+        browser.visible("#create-dialog").await;
+        browser
+            .fill("#create-description", "UIからのバックアップ")
+            .await;
+        assert_eq!(browser.text("#create-confirm").await, "実行");
+        browser.click("#create-confirm").await;
+
+        // The progress bar shows at once and ends full and green.
+        browser.visible("#progress-panel #progress-bar").await;
+        let notice = browser
+            .text_appears(".notice-success", "バックアップが完了しました")
+            .await;
+        let text = notice.text().await.unwrap();
+        assert!(text.contains("sha256:"), "{text}");
+        assert!(text.contains(".db.gz"), "{text}");
+        let id = notice.attr("data-backup-id").await.unwrap().unwrap();
+        let bar = browser.find("#progress-bar").await;
+        assert_eq!(
+            bar.attr("aria-valuenow").await.unwrap().as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            browser
+                .find("#progress-panel")
+                .await
+                .attr("data-state")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("success")
+        );
+
+        // §4.1 step 4: the new row, 成功.
+        let row = format!("tr[data-backup-id='{id}']");
+        browser
+            .text_appears(&format!("{row} td.status"), "成功")
+            .await;
+        assert_eq!(browser.text(&format!("{row} td.type")).await, "手動");
+        assert_eq!(browser.text(&format!("{row} td.creator")).await, "admin");
+        assert!(browser.text(&format!("{row} td.size")).await.ends_with("B"));
+
+        browser.screenshot("admin-backup-done").await;
+        browser.client.set_window_size(420, 900).await.unwrap();
+        browser.screenshot("admin-backup-done-narrow").await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn a_failed_login_shows_the_japanese_error_message() {
+    let app = TestApp::spawn();
+    run(async {
+        let browser = Browser::start().await;
+        browser.goto(&app.url("/views/backup.html")).await;
+        assert_eq!(browser.text("#login-heading").await, "ログイン");
+        browser.fill("#login-username", "admin").await;
+        browser.fill("#login-password", "not-the-password").await;
+        browser.click("#login-submit").await;
+
+        let error = browser
+            .text_appears(
+                "#login-error",
+                "ユーザー名またはパスワードが正しくありません。",
+            )
+            .await;
+        assert!(
+            error
+                .text()
+                .await
+                .unwrap()
+                .contains("入力内容を確認してください。")
+        );
+        assert!(!browser.is_displayed("#app-view").await);
+        browser.screenshot("login-failed").await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn the_english_switch_changes_the_labels_and_the_api_errors() {
+    let app = TestApp::spawn();
+    run(async {
+        let browser = Browser::start().await;
+        browser.goto(&app.url("/views/backup.html")).await;
+        browser.text_appears("#lang-toggle", "EN").await;
+        browser.click("#lang-toggle").await;
+        browser.text_appears("#login-heading", "Log in").await;
+        assert_eq!(
+            browser.script("return document.documentElement.lang").await,
+            "en"
+        );
+
+        // The API answers in English: the page sends Accept-Language: en.
+        browser.fill("#login-username", "admin").await;
+        browser.fill("#login-password", "not-the-password").await;
+        browser.click("#login-submit").await;
+        browser
+            .text_appears("#login-error", "The username or password is wrong.")
+            .await;
+
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+        browser
+            .text_appears("#create-button", "Run backup now")
+            .await;
+        browser.text_appears("#backup-table th", "Created at").await;
+        assert_eq!(browser.text("#whoami-role").await, "Administrator");
+
+        // Remembered across a reload; and back to Japanese.
+        browser.client.refresh().await.unwrap();
+        browser
+            .text_appears("#create-button", "Run backup now")
+            .await;
+        browser.screenshot("english").await;
+        browser.click("#lang-toggle").await;
+        browser
+            .text_appears("#create-button", "今すぐバックアップ実行")
+            .await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn a_viewer_sees_the_backups_but_no_buttons_that_change_them() {
+    let app = TestApp::spawn();
+    let ids = seed_backups(&app, 1);
+    app.token_for_new_user("auditor", Role::Viewer);
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "auditor", USER_PASSWORD).await;
+        assert_eq!(browser.text("#whoami-role").await, "閲覧者");
+
+        let row = format!("tr[data-backup-id='{}']", ids[0]);
+        browser
+            .text_appears(&format!("{row} td.status"), "成功")
+            .await;
+        assert!(!browser.is_displayed("#create-button").await);
+        assert!(!browser.is_displayed("#col-actions").await);
+        assert!(
+            browser
+                .client
+                .find_all(fantoccini::Locator::Css("#backup-rows button"))
+                .await
+                .unwrap()
+                .is_empty(),
+            "a viewer has no verify, delete or restore buttons"
+        );
+        browser.screenshot("viewer").await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn an_expired_session_goes_back_to_the_login_form() {
+    let app = TestApp::spawn();
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+        browser
+            .script("sessionStorage.setItem('nexus.token', 'not-a-valid-token')")
+            .await;
+        browser.click("#refresh-button").await;
+        browser
+            .text_appears("#login-error", "セッションの有効期限が切れました。")
+            .await;
+        assert!(!browser.is_displayed("#app-view").await);
+        browser.close().await;
+    });
+}
+
+#[test]
+fn an_operator_verifies_a_backup_and_sees_pass_with_the_five_checks() {
+    let app = TestApp::spawn();
+    let ids = seed_backups(&app, 1);
+    app.token_for_new_user("operator1", Role::Operator);
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "operator1", USER_PASSWORD).await;
+        let row = format!("tr[data-backup-id='{}']", ids[0]);
+        // An operator may verify, not delete or restore.
+        browser
+            .text_appears(
+                &format!("{row} button[data-action='verify']"),
+                "整合性チェック",
+            )
+            .await
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            !browser
+                .is_displayed(&format!("{row} button[data-action='delete']"))
+                .await
+        );
+        assert!(
+            !browser
+                .is_displayed(&format!("{row} button[data-action='restore']"))
+                .await
+        );
+
+        let result = browser
+            .text_appears(".notice[data-verification]", "整合性チェック")
+            .await;
+        assert_eq!(
+            result.attr("data-verification").await.unwrap().as_deref(),
+            Some("pass")
+        );
+        assert!(result.text().await.unwrap().contains("PASS"));
+        let checks = browser
+            .client
+            .find_all(fantoccini::Locator::Css(
+                ".notice[data-verification] li[data-status='pass']",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(checks.len(), 5, "the five checks of §5.4 all passed");
+        browser.screenshot("verify-pass").await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn an_admin_deletes_a_backup_and_is_told_why_the_last_one_cannot_go() {
+    let app = TestApp::spawn();
+    let ids = seed_backups(&app, 2);
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+
+        // §6.2: 「削除」, the dialog's 「削除」, the success message.
+        let older = format!("tr[data-backup-id='{}']", ids[0]);
+        browser
+            .click(&format!("{older} button[data-action='delete']"))
+            .await;
+        browser.text_appears("#delete-target", &ids[0]).await;
+        assert_eq!(browser.text("#delete-confirm").await, "削除");
+        browser.click("#delete-confirm").await;
+        browser
+            .text_appears(".notice-success", "バックアップを削除しました")
+            .await;
+        browser.gone(&older).await;
+
+        // The last backup is refused (409) and the page says why.
+        let last = format!("tr[data-backup-id='{}']", ids[1]);
+        browser
+            .click(&format!("{last} button[data-action='delete']"))
+            .await;
+        browser.click("#delete-confirm").await;
+        let refusal = browser
+            .visible(".notice-error[data-code='last_backup_protected']")
+            .await;
+        assert!(!refusal.text().await.unwrap().is_empty());
+        browser.find(&last).await;
+        browser.screenshot("delete-refused").await;
+        browser.close().await;
+    });
+}
+
+#[test]
+fn restoring_asks_for_the_backup_id_before_anything_happens() {
+    let app = TestApp::spawn();
+    let ids = seed_backups(&app, 1);
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+        let row = format!("tr[data-backup-id='{}']", ids[0]);
+        browser
+            .click(&format!("{row} button[data-action='restore']"))
+            .await;
+        browser.text_appears("#restore-target", &ids[0]).await;
+
+        browser.fill("#restore-confirm-input", "BKP-wrong").await;
+        browser.click("#restore-confirm").await;
+        browser.visible("#restore-mismatch").await;
+        assert!(
+            browser.is_displayed("#restore-dialog").await,
+            "the dialog stays open"
+        );
+        browser.screenshot("restore-confirm").await;
+
+        browser.click("#restore-dialog [data-cancel]").await;
+        assert!(!browser.is_displayed("#restore-dialog").await);
+        assert!(
+            !browser.is_displayed("#progress-panel").await,
+            "nothing was started"
+        );
+        browser.close().await;
+    });
+}
