@@ -51,6 +51,17 @@ pub enum ApiError {
     LastBackupProtected(String),
     #[error("backup {0} is still in progress")]
     BackupInProgress(String),
+    #[error("the confirmation does not repeat backup id {backup_id}")]
+    ConfirmationMismatch { backup_id: String },
+    #[error("backup {backup_id} cannot be restored: it is {status}")]
+    BackupNotRestorable {
+        backup_id: String,
+        status: &'static str,
+    },
+    #[error("invalid restore id")]
+    InvalidRestoreId(String),
+    #[error("restore not found")]
+    RestoreNotFound(String),
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -65,6 +76,10 @@ pub enum ApiError {
     DatabaseNotFound,
     #[error("queue unavailable")]
     QueueUnavailable,
+    #[error("mail is not configured: {0}")]
+    MailNotConfigured(String),
+    #[error("SMTP failed: {server}: {reason}")]
+    SmtpFailed { server: String, reason: String },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -91,11 +106,15 @@ impl ApiError {
             LatestBackupProtected { .. } | LastBackupProtected(_) | BackupInProgress(_) => {
                 StatusCode::CONFLICT
             }
+            ConfirmationMismatch { .. } | InvalidRestoreId(_) => StatusCode::BAD_REQUEST,
+            BackupNotRestorable { .. } => StatusCode::CONFLICT,
+            RestoreNotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InsufficientDiskSpace { .. } => StatusCode::INSUFFICIENT_STORAGE,
-            DatabaseNotFound | QueueUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DatabaseNotFound | QueueUnavailable | MailNotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SmtpFailed { .. } => StatusCode::BAD_GATEWAY,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +136,10 @@ impl ApiError {
             LatestBackupProtected { .. } => "latest_backup_protected",
             LastBackupProtected(_) => "last_backup_protected",
             BackupInProgress(_) => "backup_in_progress",
+            ConfirmationMismatch { .. } => "confirmation_mismatch",
+            BackupNotRestorable { .. } => "backup_not_restorable",
+            InvalidRestoreId(_) => "invalid_restore_id",
+            RestoreNotFound(_) => "restore_not_found",
             RouteNotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
@@ -124,6 +147,8 @@ impl ApiError {
             InsufficientDiskSpace { .. } => "insufficient_disk_space",
             DatabaseNotFound => "database_not_found",
             QueueUnavailable => "queue_unavailable",
+            MailNotConfigured(_) => "mail_not_configured",
+            SmtpFailed { .. } => "smtp_error",
             Internal(_) => "internal_error",
         }
     }
@@ -150,6 +175,14 @@ impl ApiError {
                 backup_type,
             } => json!({ "backup_id": backup_id, "backup_type": backup_type }),
             LastBackupProtected(id) | BackupInProgress(id) => json!({ "backup_id": id }),
+            ConfirmationMismatch { backup_id } => {
+                json!({ "backup_id": backup_id, "expected": { "confirm": backup_id } })
+            }
+            BackupNotRestorable { backup_id, status } => {
+                json!({ "backup_id": backup_id, "status": status })
+            }
+            InvalidRestoreId(given) => json!({ "restore_id": given, "expected": "RST-<26 characters>" }),
+            RestoreNotFound(id) => json!({ "restore_id": id }),
             InsufficientDiskSpace {
                 required,
                 available,
@@ -159,6 +192,8 @@ impl ApiError {
                 "required_human": human_size(*required),
                 "available_human": human_size(*available),
             }),
+            MailNotConfigured(reason) => json!({ "reason": reason }),
+            SmtpFailed { server, reason } => json!({ "smtp_server": server, "reason": reason }),
             _ => json!({}),
         }
     }
@@ -297,6 +332,43 @@ impl ApiError {
                     "Wait until it has finished, then try again.",
                 ),
             ),
+            ConfirmationMismatch { .. } => (
+                (
+                    "確認のためのバックアップIDが一致しません。",
+                    "リストアするバックアップのIDを confirm にそのまま指定してください。",
+                ),
+                (
+                    "The confirmation does not match the backup id.",
+                    "Repeat the id of the backup to restore in confirm.",
+                ),
+            ),
+            BackupNotRestorable { .. } => (
+                (
+                    "このバックアップは正常に完了していないためリストアできません。",
+                    "正常に完了したバックアップを選択してください。",
+                ),
+                (
+                    "This backup did not complete successfully, so it cannot be restored.",
+                    "Choose a backup that completed successfully.",
+                ),
+            ),
+            InvalidRestoreId(_) => (
+                (
+                    "リストアIDの形式が正しくありません。",
+                    "RST- で始まるリストアIDを指定してください。",
+                ),
+                (
+                    "The restore id is not valid.",
+                    "Use the restore id starting with RST- that the request returned.",
+                ),
+            ),
+            RestoreNotFound(_) => (
+                (
+                    "指定されたリストアが見つかりません。",
+                    "リストアIDを確認してください。",
+                ),
+                ("The restore does not exist.", "Check the restore id."),
+            ),
             RouteNotFound => (
                 ("指定されたURLは存在しません。", "URLを確認してください。"),
                 ("There is nothing at this URL.", "Check the URL."),
@@ -357,6 +429,14 @@ impl ApiError {
                     "The job could not be queued.",
                     "Try again shortly; if it persists, contact the administrator.",
                 ),
+            ),
+            MailNotConfigured(_) => (
+                ("メール送信が設定されていません。", "SMTP_HOST と NEXUS_ALERT_TO を設定してください（.env.production / nexus-backup.toml）。"),
+                ("Mail is not configured.", "Set SMTP_HOST and NEXUS_ALERT_TO (environment or nexus-backup.toml)."),
+            ),
+            SmtpFailed { .. } => (
+                ("SMTPサーバーへの送信に失敗しました。", "SMTP_HOST / SMTP_PORT / SMTP_USER / SMTP_PASSWORD とネットワークを確認してください。詳細は details を参照してください。"),
+                ("Sending through the SMTP server failed.", "Check SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD and the network; details says what the server answered."),
             ),
             Internal(_) => (
                 (

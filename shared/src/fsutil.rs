@@ -58,6 +58,30 @@ pub fn available_bytes(path: &Path) -> io::Result<u64> {
     Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
 }
 
+/// Space on the filesystem of `path`, as `df` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DiskUsage {
+    pub total_bytes: u64,
+    pub used_bytes: u64,
+    pub available_bytes: u64,
+    /// `df`'s Use%: used / (used + available), blocks reserved for root excluded.
+    pub used_percent: f64,
+}
+
+pub fn disk_usage(path: &Path) -> io::Result<DiskUsage> {
+    let st = nix::sys::statvfs::statvfs(path).map_err(io::Error::from)?;
+    let unit = st.fragment_size() as u64;
+    let total = st.blocks() as u64 * unit;
+    let used = total.saturating_sub(st.blocks_free() as u64 * unit);
+    let available = st.blocks_available() as u64 * unit;
+    Ok(DiskUsage {
+        total_bytes: total,
+        used_bytes: used,
+        available_bytes: available,
+        used_percent: used as f64 * 100.0 / (used + available).max(1) as f64,
+    })
+}
+
 /// Total and used bytes of the filesystem of `path`.
 pub fn filesystem_usage(path: &Path) -> io::Result<(u64, u64)> {
     let st = nix::sys::statvfs::statvfs(path).map_err(io::Error::from)?;

@@ -18,7 +18,7 @@ use crate::settings::QueueSettings;
 pub const QUEUE_NAME: &str = "nexus-jobs";
 
 /// A unit of work for the worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     Backup {
@@ -44,6 +44,14 @@ pub enum Job {
     Reconcile {
         requested_by: String,
     },
+    /// Runs the restore the API recorded (SPEC §6), with its safety backup.
+    Restore {
+        restore_id: crate::catalog::RestoreId,
+    },
+    /// Mail an alert to the operators.
+    Alert { alert: crate::alert::Alert },
+    /// Check the backup filesystem's usage and act on its level.
+    DiskCheck { requested_by: String },
 }
 
 impl Job {
@@ -54,6 +62,9 @@ impl Job {
             Job::VerifyAll { .. } => "verify_all",
             Job::Prune { .. } => "prune",
             Job::Reconcile { .. } => "reconcile",
+            Job::Restore { .. } => "restore",
+            Job::Alert { .. } => "alert",
+            Job::DiskCheck { .. } => "disk_check",
         }
     }
 }

@@ -70,6 +70,19 @@ impl Runner<'_> {
             ttl,
             lost.clone(),
         );
+        // Restore lock (engine::restore::live): while a restore rewrites the
+        // live database it holds the catalog lock `live_database`; a backup
+        // waits here, before its snapshot, until it is released (the
+        // restore's own safety backup is let through). The lease is renewed
+        // meanwhile; losing it ends the wait.
+        if !self
+            .catalog
+            .wait_for_live_database(id, &|| lost.load(Ordering::SeqCst))?
+        {
+            return Ok(RunOutcome::HandedOver(
+                "the lease was taken over while waiting for a restore".into(),
+            ));
+        }
         let result = self.run_with_retries(&record, observer, &lost);
         drop(keeper);
         match result {

@@ -271,6 +271,7 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_SCHEDULE_PRUNE_WEEKLY",
     "NEXUS_SCHEDULE_PRUNE_MONTHLY",
     "NEXUS_SCHEDULE_RECONCILE",
+    "NEXUS_SCHEDULE_DISK_CHECK",
     "NEXUS_RETENTION_DAILY_DAYS",
     "NEXUS_RETENTION_WEEKLY_DAYS",
     "NEXUS_RETENTION_MONTHLY_MONTHS",
@@ -364,11 +365,10 @@ impl Settings {
             "NEXUS_SCHEDULE_PRUNE_WEEKLY" => self.schedule.prune_weekly = parse(name, value)?,
             "NEXUS_SCHEDULE_PRUNE_MONTHLY" => self.schedule.prune_monthly = parse(name, value)?,
             "NEXUS_SCHEDULE_RECONCILE" => self.schedule.reconcile = parse(name, value)?,
+            "NEXUS_SCHEDULE_DISK_CHECK" => self.schedule.disk_check = parse(name, value)?,
             "NEXUS_RETENTION_DAILY_DAYS" => self.retention.daily_days = parse(name, value)?,
             "NEXUS_RETENTION_WEEKLY_DAYS" => self.retention.weekly_days = parse(name, value)?,
-            "NEXUS_RETENTION_MONTHLY_MONTHS" => {
-                self.retention.monthly_months = parse(name, value)?
-            }
+            "NEXUS_RETENTION_MONTHLY_MONTHS" => self.retention.monthly_months = parse(name, value)?,
             _ => unreachable!("{name} is listed in ENV_NAMES"),
         }
         Ok(())
@@ -459,6 +459,7 @@ prune_daily = "0 5 * * *"          # [NEXUS_SCHEDULE_PRUNE_DAILY] remove expired
 prune_weekly = "0 5 * * 1"         # [NEXUS_SCHEDULE_PRUNE_WEEKLY] … weekly ones, Mondays
 prune_monthly = "0 5 2 * *"        # [NEXUS_SCHEDULE_PRUNE_MONTHLY] … monthly ones, on the 2nd
 reconcile = "30 5 * * *"           # [NEXUS_SCHEDULE_RECONCILE] compare the backup folder with the catalog
+disk_check = "0 * * * *"           # [NEXUS_SCHEDULE_DISK_CHECK] backup filesystem usage, hourly
 
 # How long automatic backups are kept; the newest of each type always stays.
 # Manual and before_restore backups are kept until someone deletes them.

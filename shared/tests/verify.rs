@@ -44,12 +44,17 @@ fn make_database(path: &Path) {
         .unwrap();
 }
 
-/// Gzips `db` into `gz` with flate2 and returns what a record would hold.
-fn gzip(db: &Path, gz: &Path) -> Expected {
+/// Gzips `db` into `gz` with flate2, as the backup engine writes it: a
+/// series of gzip members, here of `member_bytes` of input each. Returns
+/// what a record would hold.
+fn gzip_members(db: &Path, gz: &Path, member_bytes: usize) -> Expected {
     let raw = fs::read(db).unwrap();
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::new(6));
-    encoder.write_all(&raw).unwrap();
-    let compressed = encoder.finish().unwrap();
+    let mut compressed = Vec::new();
+    for part in raw.chunks(member_bytes) {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::new(6));
+        encoder.write_all(part).unwrap();
+        compressed.extend(encoder.finish().unwrap());
+    }
     fs::write(gz, &compressed).unwrap();
     Expected {
         file_size: compressed.len() as u64,
@@ -57,6 +62,10 @@ fn gzip(db: &Path, gz: &Path) -> Expected {
         original_size: Some(raw.len() as u64),
         raw_checksum: Some(sha256(&raw)),
     }
+}
+
+fn gzip(db: &Path, gz: &Path) -> Expected {
+    gzip_members(db, gz, 128 * 1024)
 }
 
 struct Fixture {
@@ -138,6 +147,19 @@ fn an_intact_backup_passes_all_five_checks_and_leaves_no_temporary_file() {
 }
 
 #[test]
+fn a_single_member_gzip_file_passes_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("itsm_nexus.db");
+    make_database(&db);
+    let backup = dir.path().join("backup.db.gz");
+    let expected = gzip_members(&db, &backup, usize::MAX);
+
+    let report = verify_backup(&backup, &expected, &Scratch::new(dir.path()));
+
+    assert!(report.passed, "{report:#?}");
+}
+
+#[test]
 fn a_flipped_byte_fails_the_checksum_and_the_decompression_and_the_file_is_left_as_it_was() {
     let f = Fixture::new();
     let mut bytes = fs::read(&f.backup).unwrap();
@@ -191,6 +213,30 @@ fn a_truncated_file_fails_the_size_checksum_and_decompression_checks() {
         "{report:#?}"
     );
     assert!(f.scratch_is_empty());
+}
+
+#[test]
+fn a_file_cut_between_two_gzip_members_fails_decompress_as_too_short() {
+    let f = Fixture::new();
+    let raw = fs::read(f.dir.path().join("itsm_nexus.db")).unwrap();
+    let mut first_member = GzEncoder::new(Vec::new(), Compression::new(6));
+    first_member.write_all(&raw[..128 * 1024]).unwrap();
+    let cut = first_member.finish().unwrap().len();
+    let bytes = fs::read(&f.backup).unwrap();
+    fs::write(&f.backup, &bytes[..cut]).unwrap();
+
+    let report = f.verify();
+
+    assert_only_failed(
+        &report,
+        &[
+            CheckName::FileSize,
+            CheckName::Checksum,
+            CheckName::Decompress,
+        ],
+    );
+    let detail = &report.get(CheckName::Decompress).detail;
+    assert!(detail.contains("the record says"), "{detail}");
 }
 
 #[test]

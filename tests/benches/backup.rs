@@ -134,11 +134,12 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
         ("NEXUS_DB_PATH", db.to_path_buf()),
         ("NEXUS_BACKUP_ROOT", scratch.join("backups")),
     ];
-    let mut settings = Settings::default();
-    settings.data_dir = env[0].1.clone();
-    settings.db_path = env[1].1.clone();
-    settings.backup_root = env[2].1.clone();
-    settings.queue.poll_interval_ms = 100;
+    let settings = Settings {
+        data_dir: env[0].1.clone(),
+        db_path: env[1].1.clone(),
+        backup_root: env[2].1.clone(),
+        ..Settings::default()
+    };
 
     let catalog = Catalog::open(&settings.catalog_path())?;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -235,7 +235,11 @@ impl Browser {
                 return value;
             }
             if start.elapsed() > WAIT {
-                let shot = self.screenshot("failure").await;
+                let test = std::thread::current()
+                    .name()
+                    .unwrap_or("test")
+                    .replace("::", "-");
+                let shot = self.screenshot(&format!("failed-{test}")).await;
                 panic!(
                     "waited {WAIT:?} for {what}; the page is in {}",
                     shot.display()

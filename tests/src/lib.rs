@@ -8,6 +8,8 @@
 
 pub mod browser;
 
+pub mod smtp;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -29,6 +29,7 @@ pub fn only_daily(builder: TestAppBuilder, cron: &str) -> TestAppBuilder {
         "NEXUS_SCHEDULE_PRUNE_WEEKLY",
         "NEXUS_SCHEDULE_PRUNE_MONTHLY",
         "NEXUS_SCHEDULE_RECONCILE",
+        "NEXUS_SCHEDULE_DISK_CHECK",
     ]
     .into_iter()
     .fold(builder, |b, name| b.env(name, "off"))
@@ -127,7 +128,10 @@ pub fn seed_backup(app: &TestApp, backup_type: BackupType, started_at: DateTime<
         },
         started_at,
     };
-    let id = catalog.create_backup(&new, tz, &app.backup_root()).unwrap().id;
+    let id = catalog
+        .create_backup(&new, tz, &app.backup_root())
+        .unwrap()
+        .id;
     catalog
         .acquire_lease(&id, "seed", Duration::from_secs(60))
         .unwrap();

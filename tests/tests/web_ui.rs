@@ -109,6 +109,12 @@ fn an_admin_runs_a_backup_from_the_browser_and_sees_it_succeed() {
         assert_eq!(browser.text(&format!("{row} td.creator")).await, "admin");
         assert!(browser.text(&format!("{row} td.size")).await.ends_with("B"));
 
+        // The storage panel counts it.
+        browser
+            .text_appears("#storage-types [data-type='manual']", "1 件")
+            .await;
+        assert!(browser.text("#storage-percent").await.ends_with('%'));
+
         browser.screenshot("admin-backup-done").await;
         browser.client.set_window_size(420, 900).await.unwrap();
         browser.screenshot("admin-backup-done-narrow").await;
@@ -326,7 +332,7 @@ fn an_admin_deletes_a_backup_and_is_told_why_the_last_one_cannot_go() {
 }
 
 #[test]
-fn restoring_asks_for_the_backup_id_before_anything_happens() {
+fn an_admin_restores_a_backup_only_after_typing_its_id() {
     let app = TestApp::spawn();
     let ids = seed_backups(&app, 1);
     run(async {
@@ -338,6 +344,7 @@ fn restoring_asks_for_the_backup_id_before_anything_happens() {
             .await;
         browser.text_appears("#restore-target", &ids[0]).await;
 
+        // A wrong id keeps the dialog open and starts nothing.
         browser.fill("#restore-confirm-input", "BKP-wrong").await;
         browser.click("#restore-confirm").await;
         browser.visible("#restore-mismatch").await;
@@ -345,14 +352,24 @@ fn restoring_asks_for_the_backup_id_before_anything_happens() {
             browser.is_displayed("#restore-dialog").await,
             "the dialog stays open"
         );
-        browser.screenshot("restore-confirm").await;
-
-        browser.click("#restore-dialog [data-cancel]").await;
-        assert!(!browser.is_displayed("#restore-dialog").await);
         assert!(
             !browser.is_displayed("#progress-panel").await,
             "nothing was started"
         );
+        browser.screenshot("restore-confirm").await;
+
+        // The right id: the restore runs, with its safety backup.
+        browser.fill("#restore-confirm-input", &ids[0]).await;
+        browser.click("#restore-confirm").await;
+        browser.visible("#progress-panel").await;
+        let done = browser
+            .text_appears(".notice-success", "リストアが完了しました")
+            .await;
+        assert!(done.text().await.unwrap().contains("安全用バックアップ"));
+        browser
+            .text_appears("#backup-rows td.type", "リストア前")
+            .await;
+        browser.screenshot("restore-done").await;
         browser.close().await;
     });
 }

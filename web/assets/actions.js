@@ -192,7 +192,7 @@ function checkList(checks) {
           t(ok ? 'verify.check.pass' : skipped ? 'verify.check.skipped' : 'verify.check.fail'),
         ),
         h('span', { class: 'check-name' }, label),
-        c.detail ? h('span', { class: 'check-detail' }, c.detail) : null,
+        h('span', { class: 'check-detail' }, c.detail || ''),
       );
     }),
   );
@@ -209,11 +209,7 @@ export async function deleteBackup(backup) {
     notify({ kind: 'success', title: t('delete.done'), fields: [[t('field.id'), id, true]], data: { backupId: id } });
   } catch (error) {
     if (epoch !== currentEpoch()) return;
-    const explained = has(`delete.refused.${error.code}`) ? t(`delete.refused.${error.code}`) : null;
-    const notice = notifyError(error, { title: t('action.delete') });
-    if (explained && explained !== error.message && !error.unavailable) {
-      notice.querySelector('.notice-title').after(h('p', {}, explained));
-    }
+    notifyError(error, { title: t('action.delete') });
   } finally {
     if (epoch === currentEpoch()) {
       refreshList();
@@ -254,7 +250,7 @@ export async function restoreBackup(backup) {
       restore.safety_backup_id ? [t('restore.safety'), restore.safety_backup_id, true] : null,
     ].filter(Boolean);
     if (['success', 'completed', 'done'].includes(restore.status)) {
-      progress.update({ state: 'success', detail: id });
+      progress.update({ state: 'success', detail: `${id} — ${phaseLabel('done')}` });
       notify({ kind: 'success', title: t('restore.done'), fields, data: { restoreId: String(accepted.restore_id) } });
     } else {
       const error = typeof restore.error === 'string' ? { message: restore.error } : restore.error || {};

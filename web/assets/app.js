@@ -160,6 +160,10 @@ function start() {
   byId('logout').addEventListener('click', () => logOut());
   byId('lang-toggle').addEventListener('click', switchLanguage);
   byId('create-button').addEventListener('click', createBackup);
+  byId('progress-close').addEventListener('click', () => {
+    progress.hide();
+    byId('main').focus();
+  });
   byId('refresh-button').addEventListener('click', () => {
     loadBackups();
     loadStorage();

@@ -18,16 +18,31 @@ export function humanSize(bytes) {
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
-/** An RFC 3339 time in the browser's local time: 2026-01-31 14:30:25. */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An RFC 3339 time as `2026-01-31 14:30:25`, in the zone the server wrote it
+ * in (its NEXUS_TZ): the same clock as backup ids, file names and logs.
+ */
 export function localTime(iso) {
   if (!iso) return '—';
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const pad = (n) => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
-  );
+  const m = RFC3339.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso;
+}
+
+/**
+ * The time's UTC offset ("UTC+09:00") when it differs from the browser's,
+ * so a reader elsewhere knows which clock the table shows; else ''.
+ */
+export function zoneNote(iso) {
+  const m = iso && RFC3339.exec(iso);
+  if (!m) return '';
+  const offset = m[3] === 'Z' ? '+00:00' : m[3];
+  const minutes = -new Date(iso).getTimezoneOffset();
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  const browser = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return offset === browser ? '' : `UTC${offset}`;
 }
 
 /** A whole percentage, clamped to 0–100. */

@@ -49,11 +49,17 @@ export function renderStorage() {
   byId('storage-types').replaceChildren(
     ...TYPES.filter((type) => byType[type] || type !== 'before_restore').map((type) => {
       const figures = byType[type] || { count: 0, bytes: 0 };
+      const n = Number(figures.count) || 0;
       return h(
         'div',
         { class: 'storage-type', dataset: { type } },
         h('dt', {}, h('span', { class: `type-dot type-${type}`, 'aria-hidden': 'true' }), t(`type.${type}`)),
-        h('dd', {}, h('span', { class: 'storage-bytes' }, humanSize(figures.bytes)), h('span', { class: 'muted' }, t('storage.count', { count: count(figures.count) }))),
+        h(
+          'dd',
+          {},
+          h('span', { class: 'storage-bytes' }, humanSize(figures.bytes)),
+          h('span', { class: 'muted' }, t(n === 1 ? 'storage.count.one' : 'storage.count', { count: count(n) })),
+        ),
       );
     }),
   );

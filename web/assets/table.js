@@ -2,7 +2,7 @@
 // last verification, and the actions the user's role allows.
 
 import { byId, h } from './dom.js';
-import { humanSize, localTime } from './format.js';
+import { humanSize, localTime, zoneNote } from './format.js';
 import { t } from './i18n.js';
 
 export const TYPES = ['daily', 'weekly', 'monthly', 'manual', 'before_restore'];
@@ -112,7 +112,12 @@ export function renderTable(backups, role, handlers) {
         { dataset: { backupId: b.backup_id, status: b.status } },
         cell('col.id', 'id mono', h('span', { title: b.description || null }, b.backup_id)),
         cell('col.type', 'type', h('span', { class: `type-chip type-${b.backup_type}` }, typeLabel(b.backup_type))),
-        cell('col.created', 'created', h('time', { datetime: b.started_at, title: b.started_at }, localTime(b.started_at))),
+        cell(
+          'col.created',
+          'created',
+          h('time', { datetime: b.started_at, title: b.started_at }, localTime(b.started_at)),
+          zoneNote(b.started_at) ? h('span', { class: 'zone-note' }, zoneNote(b.started_at)) : null,
+        ),
         cell('col.size', 'size num', humanSize(b.file_size)),
         cell('col.status', 'status', ...statusBadge(b)),
         cell('col.creator', 'creator', (b.created_by && b.created_by.username) || '—'),

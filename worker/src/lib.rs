@@ -97,7 +97,8 @@ pub async fn run(
         .context("the worker stopped with an error")?;
     sweeper.abort();
     if let Some(scheduler) = scheduler {
-        scheduler.abort();
+        // It stopped at the signal; a slot it was firing completes first.
+        let _ = scheduler.await;
     }
     tracing::info!("worker stopped");
     Ok(())

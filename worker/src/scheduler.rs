@@ -42,7 +42,12 @@ pub async fn run(ctx: JobContext, stop: watch::Receiver<bool>) {
     tasks.join_all().await;
 }
 
-async fn drive(ctx: JobContext, schedule: Schedule, cron: CronExpr, mut stop: watch::Receiver<bool>) {
+async fn drive(
+    ctx: JobContext,
+    schedule: Schedule,
+    cron: CronExpr,
+    mut stop: watch::Receiver<bool>,
+) {
     let tz = ctx.settings.tz();
     let mut cursor = Utc::now();
     if ctx.settings.schedule.catch_up {
@@ -71,14 +76,42 @@ async fn drive(ctx: JobContext, schedule: Schedule, cron: CronExpr, mut stop: wa
     }
 }
 
-/// Fires the latest slot missed since the schedule last fired (or since
-/// the catalog first knew it), if any.
+/// Finishes the firings a stopped scheduler left half-done (a backup
+/// recorded without its job), then fires the latest slot missed since the
+/// schedule last fired (or since the catalog first knew it), if any.
 async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
     let name = schedule.name;
+    if let Action::Backup(backup_type) = schedule.action {
+        match ctx.blocking(move |c| c.unqueued_slots(name)).await {
+            Ok(slots) => {
+                for key in slots {
+                    tracing::info!(slot = %key, "enqueueing a scheduled backup left without its job");
+                    if let Err(e) = request_scheduled_backup(
+                        &ctx.catalog,
+                        &ctx.queue,
+                        &ctx.settings,
+                        backup_type,
+                        &key,
+                    )
+                    .await
+                    {
+                        tracing::error!(slot = %key, error = format!("{e:#}"), "cannot enqueue the scheduled backup");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "cannot look for scheduled backups without a job"
+            ),
+        }
+    }
     let run = match ctx.blocking(move |c| c.schedule_run(name)).await {
         Ok(run) => run,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "cannot read when the schedule last fired; no catch-up");
+            tracing::error!(
+                error = format!("{e:#}"),
+                "cannot read when the schedule last fired; no catch-up"
+            );
             return;
         }
     };
@@ -93,47 +126,70 @@ async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
 /// slot that fails to fire is logged; the next start-up catches it up.
 async fn fire(ctx: &JobContext, schedule: &Schedule, slot: DateTime<Tz>) {
     let key = schedule.slot_key(slot);
-    let enqueued = match enqueue(ctx, schedule.action, &key).await {
-        Ok(enqueued) => enqueued,
+    let fired = match enqueue(ctx, schedule.action, &key).await {
+        Ok(fired) => fired,
         Err(e) => {
             tracing::error!(slot = %key, error = format!("{e:#}"), "cannot enqueue the scheduled job");
             return;
         }
     };
     let (name, at) = (schedule.name, slot.with_timezone(&Utc));
-    match ctx.blocking(move |c| c.record_schedule_fired(name, at)).await {
+    match ctx
+        .blocking(move |c| c.record_schedule_fired(name, at))
+        .await
+    {
         // Only the scheduler that first records the slot audits it.
         Ok(true) => {
-            tracing::info!(slot = %key, "{}", enqueued.detail);
-            let entry = AuditEntry::system(AuditSource::Scheduler, enqueued.action, AuditResult::Accepted)
-                .target(enqueued.target)
-                .detail(format!("{} ({key})", enqueued.detail));
+            if fired.result == AuditResult::Accepted {
+                tracing::info!(slot = %key, "{}", fired.detail);
+            } else {
+                tracing::warn!(slot = %key, "{}", fired.detail);
+            }
+            let entry = AuditEntry::system(AuditSource::Scheduler, fired.action, fired.result)
+                .target(fired.target)
+                .detail(format!("{} ({key})", fired.detail));
             if let Err(e) = ctx.blocking(move |c| c.append_audit(&entry)).await {
                 tracing::error!(error = format!("{e:#}"), "cannot write the audit log");
             }
         }
         Ok(false) => tracing::debug!(slot = %key, "slot already fired elsewhere"),
-        Err(e) => tracing::warn!(slot = %key, error = format!("{e:#}"), "cannot record that the slot fired"),
+        Err(e) => {
+            tracing::warn!(slot = %key, error = format!("{e:#}"), "cannot record that the slot fired")
+        }
     }
 }
 
-/// What a firing enqueued, for the log and the audit trail.
-struct Enqueued {
+/// What a firing did, for the log and the audit trail.
+struct Fired {
     action: &'static str,
+    result: AuditResult,
     target: String,
     detail: String,
 }
 
-async fn enqueue(ctx: &JobContext, action: Action, key: &str) -> anyhow::Result<Enqueued> {
+async fn enqueue(ctx: &JobContext, action: Action, key: &str) -> anyhow::Result<Fired> {
     let requested_by = || "scheduler".to_owned();
     let job = match action {
         Action::Backup(backup_type) => {
+            // At CRITICAL disk usage the disk check pauses automatic backups
+            // (guide §7.3): the slot is skipped, not missed.
+            if ctx.blocking(|c| c.automatic_backups_paused()).await? {
+                return Ok(Fired {
+                    action: "backup.create",
+                    result: AuditResult::Failure,
+                    target: key.to_owned(),
+                    detail: format!(
+                        "scheduled {backup_type} backup skipped: automatic backups are paused while the backup storage is critically full"
+                    ),
+                });
+            }
             let backup =
                 request_scheduled_backup(&ctx.catalog, &ctx.queue, &ctx.settings, backup_type, key)
                     .await?;
             let record = backup.record();
-            return Ok(Enqueued {
+            return Ok(Fired {
                 action: "backup.create",
+                result: AuditResult::Accepted,
                 target: record.id.to_string(),
                 detail: format!("scheduled {backup_type} backup {} enqueued", record.id),
             });
@@ -148,11 +204,15 @@ async fn enqueue(ctx: &JobContext, action: Action, key: &str) -> anyhow::Result<
         Action::Reconcile => Job::Reconcile {
             requested_by: requested_by(),
         },
+        Action::DiskCheck => Job::DiskCheck {
+            requested_by: requested_by(),
+        },
     };
     let kind = job.kind();
     let job_id = ctx.queue.push(job, Some(key)).await?;
-    Ok(Enqueued {
+    Ok(Fired {
         action: "schedule.fire",
+        result: AuditResult::Accepted,
         target: key.to_owned(),
         detail: format!("scheduled {kind} job {job_id} enqueued"),
     })

@@ -49,14 +49,16 @@ pub async fn delete_backup(
         state.settings.backup_root.clone(),
         id.clone(),
     );
-    let outcome = tokio::task::spawn_blocking(move || {
-        deletion::delete_backup(&catalog, &root, &target)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let outcome =
+        tokio::task::spawn_blocking(move || deletion::delete_backup(&catalog, &root, &target))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
 
     let (result, detail) = match &outcome {
-        Ok(record) => (AuditResult::Success, format!("{}", record.file_path.display())),
+        Ok(record) => (
+            AuditResult::Success,
+            format!("{}", record.file_path.display()),
+        ),
         Err(e) => (AuditResult::Failure, e.to_string()),
     };
     let entry = AuditEntry { result, ..audit }

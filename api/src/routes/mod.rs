@@ -5,7 +5,10 @@ mod backups;
 mod deletion;
 mod health;
 mod maintenance;
+mod notifications;
+mod restores;
 mod schedules;
+mod storage;
 mod verifications;
 mod views;
 mod web;
@@ -25,7 +28,10 @@ pub fn router() -> Router<AppState> {
                 .merge(auth::router())
                 .merge(backups::router())
                 .merge(maintenance::router())
+                .merge(notifications::router())
+                .merge(restores::router())
                 .merge(schedules::router())
+                .merge(storage::router())
                 .merge(verifications::router()),
         )
         .fallback(|| async { ApiError::RouteNotFound })

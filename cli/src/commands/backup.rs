@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use nexus_shared::alert::Alert;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, BackupRecord, CreatedBy, NewBackup};
 use nexus_shared::domain::{BackupId, BackupStatus, BackupType, Phase};
 use nexus_shared::engine::{EngineError, Event, Observer, preflight};
@@ -170,6 +171,19 @@ async fn run_here(env: &Env, id: &BackupId, log: Log) -> Result<BackupRecord, Cl
             RunOutcome::HeldElsewhere { .. } => {
                 // A dead worker's lease: wait for it to expire.
                 tokio::time::sleep(env.settings.lease_ttl() / 3).await;
+            }
+            RunOutcome::Failed(e) => {
+                // Mailed by the next worker that runs; never fails this command further.
+                let alert = Alert::BackupFailed {
+                    backup_id: id.to_string(),
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    at: Utc::now(),
+                };
+                if let Err(e) = env.queue.push(Job::Alert { alert }, None).await {
+                    log.line(format!("Warning: cannot enqueue the failure alert: {e}"));
+                }
+                return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
             }
             _ => return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?),
         }

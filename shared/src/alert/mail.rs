@@ -35,6 +35,8 @@ impl MailError {
 
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Bound on the whole exchange, whatever the server does.
+    deadline: Duration,
     server: String,
     from: Mailbox,
     to: Vec<Mailbox>,
@@ -76,6 +78,7 @@ impl Mailer {
         }
         Ok(Mailer {
             transport: builder.build(),
+            deadline: Duration::from_secs(smtp.timeout_secs.max(1) * 3),
             server,
             from: mailbox(&smtp.from)?,
             to: smtp.alert_to.iter().map(|a| mailbox(a)).collect::<Result<_, _>>()?,
@@ -86,8 +89,9 @@ impl Mailer {
         self.to.iter().map(|m| m.email.to_string()).collect()
     }
 
-    /// Sends one mail to every recipient; the whole exchange is bounded by
-    /// the configured timeout (twice, for connect and the dialogue).
+    /// Sends one mail to every recipient. Each step waits at most the
+    /// configured timeout and the whole exchange at most three times it, so
+    /// a server that stalls mid-dialogue is an error, not a hang.
     pub async fn send(&self, mail: &Rendered) -> Result<Vec<String>, MailError> {
         let mut builder = Message::builder().from(self.from.clone()).subject(&mail.subject);
         for to in &self.to {
@@ -100,10 +104,14 @@ impl Mailer {
                 server: self.server.clone(),
                 reason: e.to_string(),
             })?;
-        self.transport.send(message).await.map_err(|e| MailError::Smtp {
+        let smtp_err = |reason: String| MailError::Smtp {
             server: self.server.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        tokio::time::timeout(self.deadline, self.transport.send(message))
+            .await
+            .map_err(|_| smtp_err(format!("no answer within {} s", self.deadline.as_secs())))?
+            .map_err(|e| smtp_err(e.to_string()))?;
         Ok(self.recipients())
     }
 }

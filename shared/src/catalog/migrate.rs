@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_restores",
         include_str!("../../../migrations/0004_restores.sql"),
     ),
+    (
+        "0005_disk_state",
+        include_str!("../../../migrations/0005_disk_state.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

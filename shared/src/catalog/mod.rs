@@ -6,6 +6,7 @@
 
 mod audit;
 mod backups;
+mod disk;
 mod checks;
 mod deletion;
 mod maintenance;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use disk::TypeUsage;
 pub use audit::{AuditEntry, AuditRecord, AuditResult, AuditSource};
 pub use backups::{
     BackupFilter, BackupRecord, Completed, CreatedBy, ErrorInfo, LeaseOutcome, NewBackup,

@@ -39,8 +39,12 @@ pub struct ScheduleRun {
 }
 
 fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRun>> {
-    let (name, last_slot, last_fired_at, created_at): (String, Option<String>, Option<String>, String) =
-        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let (name, last_slot, last_fired_at, created_at): (
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    ) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     Ok((|| {
         Ok(ScheduleRun {
             name,
@@ -94,6 +98,22 @@ impl Catalog {
             self.get_backup(&id)
         })
         .transpose()
+    }
+
+    /// Slots of schedule `name` whose backup was recorded but never got its
+    /// job (the scheduler died between the two).
+    pub fn unqueued_slots(&self, name: &str) -> Result<Vec<String>> {
+        let conn = self.connect()?;
+        let mut stmt = conn.prepare(
+            "SELECT schedule_slot FROM backups
+             WHERE substr(schedule_slot, 1, length(?1) + 1) = ?1 || '@'
+               AND job_id IS NULL AND status = 'in_progress' AND deleting_at IS NULL
+             ORDER BY schedule_slot",
+        )?;
+        let slots = stmt
+            .query_map([name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(slots)
     }
 
     /// When the schedule `name` last fired; the first call makes it known.

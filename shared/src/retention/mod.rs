@@ -75,7 +75,10 @@ impl Period {
         // A local time a clock change skipped: take the hour after.
         tz.from_local_datetime(&back)
             .earliest()
-            .or_else(|| tz.from_local_datetime(&(back + TimeDelta::hours(1))).earliest())
+            .or_else(|| {
+                tz.from_local_datetime(&(back + TimeDelta::hours(1)))
+                    .earliest()
+            })
             .map_or_else(|| back.and_utc(), |t| t.with_timezone(&Utc))
     }
 }

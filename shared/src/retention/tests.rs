@@ -135,7 +135,10 @@ fn a_month_back_from_a_31st_is_the_last_day_of_the_shorter_month() {
     ];
     // 31 March minus one month is 28 February (no leap year) at 05:00.
     assert_eq!(
-        policy.period(BackupType::Monthly).unwrap().cutoff(tokyo("2026-03-31 05:00"), Tokyo),
+        policy
+            .period(BackupType::Monthly)
+            .unwrap()
+            .cutoff(tokyo("2026-03-31 05:00"), Tokyo),
         tokyo("2026-02-28 05:00")
     );
     assert_eq!(
@@ -144,7 +147,10 @@ fn a_month_back_from_a_31st_is_the_last_day_of_the_shorter_month() {
     );
     // In 2024, a leap year, the same step lands on the 29th.
     assert_eq!(
-        policy.period(BackupType::Monthly).unwrap().cutoff(tokyo("2024-03-31 05:00"), Tokyo),
+        policy
+            .period(BackupType::Monthly)
+            .unwrap()
+            .cutoff(tokyo("2024-03-31 05:00"), Tokyo),
         tokyo("2024-02-29 05:00")
     );
 }

@@ -15,8 +15,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use expr::{CronExpr, InvalidCron};
 use crate::domain::BackupType;
+pub use expr::{CronExpr, InvalidCron};
 
 /// A schedule's trigger: a cron expression, or `off`.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +88,8 @@ pub struct ScheduleSettings {
     pub prune_weekly: Trigger,
     pub prune_monthly: Trigger,
     pub reconcile: Trigger,
+    /// The backup filesystem's usage (guide §7.3).
+    pub disk_check: Trigger,
 }
 
 impl Default for ScheduleSettings {
@@ -102,6 +104,7 @@ impl Default for ScheduleSettings {
             prune_weekly: Trigger::cron("0 5 * * 1"),
             prune_monthly: Trigger::cron("0 5 2 * *"),
             reconcile: Trigger::cron("30 5 * * *"),
+            disk_check: Trigger::cron("0 * * * *"),
         }
     }
 }
@@ -114,6 +117,7 @@ pub enum Action {
     /// Removes the expired backups of one type (SPEC §2 retention).
     Prune(BackupType),
     Reconcile,
+    DiskCheck,
 }
 
 impl Action {
@@ -124,6 +128,7 @@ impl Action {
             Action::VerifyAll => "verify_all",
             Action::Prune(_) => "prune",
             Action::Reconcile => "reconcile",
+            Action::DiskCheck => "disk_check",
         }
     }
 
@@ -131,7 +136,7 @@ impl Action {
     pub fn backup_type(self) -> Option<BackupType> {
         match self {
             Action::Backup(t) | Action::Prune(t) => Some(t),
-            Action::VerifyAll | Action::Reconcile => None,
+            Action::VerifyAll | Action::Reconcile | Action::DiskCheck => None,
         }
     }
 }
@@ -160,6 +165,7 @@ impl Schedule {
             ("prune_weekly", Prune(Weekly), &s.prune_weekly),
             ("prune_monthly", Prune(Monthly), &s.prune_monthly),
             ("reconcile", Reconcile, &s.reconcile),
+            ("disk_check", DiskCheck, &s.disk_check),
         ]
         .into_iter()
         .map(|(name, action, trigger)| Schedule {
@@ -241,7 +247,10 @@ mod tests {
             trigger: Trigger::Off,
             ..daily()
         };
-        assert_eq!(off.missed_slot(fired, now + chrono::TimeDelta::days(3), Tokyo), None);
+        assert_eq!(
+            off.missed_slot(fired, now + chrono::TimeDelta::days(3), Tokyo),
+            None
+        );
         assert_eq!(off.next_run(now, Tokyo), None);
     }
 
@@ -263,6 +272,7 @@ mod tests {
                 "prune_weekly 0 5 * * 1",
                 "prune_monthly 0 5 2 * *",
                 "reconcile 30 5 * * *",
+                "disk_check 0 * * * *",
             ]
         );
     }

@@ -72,7 +72,9 @@ pub(crate) fn remove_files(backup_root: &Path, id: &BackupId) -> Result<(), Dele
     if let Err(e) = fsutil::remove_if_exists(&manifest) {
         tracing::warn!(path = %manifest.display(), error = %e, "cannot remove the manifest of a deleted backup");
     }
-    let dir = file.parent().expect("a backup file is inside its type folder");
+    let dir = file
+        .parent()
+        .expect("a backup file is inside its type folder");
     match fsutil::sync_dir(dir) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
             tracing::warn!(path = %dir.display(), error = %e, "cannot sync the folder after a deletion");

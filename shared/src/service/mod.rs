@@ -20,3 +20,6 @@ where
         .await
         .map_err(|e| CatalogError::Io(std::io::Error::other(e)))?
 }
+
+#[cfg(test)]
+mod tests;

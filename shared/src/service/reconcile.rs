@@ -46,7 +46,9 @@ pub fn reconcile(
                 finished_deletions.push(pending.id);
             }
             Err(DeleteError::Catalog(e)) => return Err(e.into()),
-            Err(e) => tracing::error!(backup_id = %pending.id, error = %e, "cannot finish an interrupted deletion"),
+            Err(e) => {
+                tracing::error!(backup_id = %pending.id, error = %e, "cannot finish an interrupted deletion")
+            }
         }
     }
 
@@ -142,9 +144,10 @@ pub fn reindex(catalog: &Catalog, backup_root: &Path) -> Result<ReindexReport, R
         let skip = |why: String| (orphan.path.clone(), why);
         let restored = match (&orphan.backup_id, orphan.has_manifest) {
             (None, _) => Err(skip("the name is not a backup file name".into())),
-            (Some(id), _) if id.relative_path() != orphan.path => {
-                Err(skip(format!("a {} backup outside its folder", id.backup_type())))
-            }
+            (Some(id), _) if id.relative_path() != orphan.path => Err(skip(format!(
+                "a {} backup outside its folder",
+                id.backup_type()
+            ))),
             (Some(_), false) => Err(skip("no manifest beside it".into())),
             (Some(id), true) => match manifest::read(&manifest_path(&file)) {
                 Err(e) => Err(skip(e.to_string())),

@@ -39,11 +39,17 @@ fn deleting_the_newest_daily_backup_is_refused_and_an_older_one_goes_even_with_i
 
     // A backup no worker has run yet is in progress.
     let manual = backup(&app, &token, "manual");
-    assert_refused(delete(&app, &token, &manual.to_string()), "backup_in_progress");
+    assert_refused(
+        delete(&app, &token, &manual.to_string()),
+        "backup_in_progress",
+    );
 
     app.start_worker_with_args(&["--no-scheduler"]);
     app.wait_until_terminal(&token, &manual.to_string(), WAIT);
-    assert_refused(delete(&app, &token, &manual.to_string()), "last_backup_protected");
+    assert_refused(
+        delete(&app, &token, &manual.to_string()),
+        "last_backup_protected",
+    );
 
     let older = finished(&app, &token, "daily");
     let newest = finished(&app, &token, "daily");
@@ -55,7 +61,10 @@ fn deleting_the_newest_daily_backup_is_refused_and_an_older_one_goes_even_with_i
     std::fs::remove_file(file_of(&app, &older)).unwrap();
     let (status, body) = delete(&app, &token, &older.to_string());
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({ "backup_id": older.to_string(), "deleted": true }));
+    assert_eq!(
+        body,
+        json!({ "backup_id": older.to_string(), "deleted": true })
+    );
     let (status, _) = app.get_json(&token, &format!("/api/v1/backups/{older}"));
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!manifest_path(&file_of(&app, &older)).exists());

@@ -42,11 +42,17 @@ fn the_prune_deletes_what_its_dry_run_lists_and_keeps_the_newest_of_each_type() 
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(ids(&preview["would_delete"]), expired);
     assert_eq!(preview["would_delete"][1]["retention"], "7 days");
-    assert_eq!(preview["retention"], json!({"daily_days": 7, "weekly_days": 28, "monthly_months": 12}));
+    assert_eq!(
+        preview["retention"],
+        json!({"daily_days": 7, "weekly_days": 28, "monthly_months": 12})
+    );
     let (status, dry) = post(&app, &token, "/api/v1/prune?dry_run=true");
     assert_eq!(status, StatusCode::OK, "{dry}");
     assert_eq!(ids(&dry["would_delete"]), expired);
-    assert!(file_of(&app, &old_daily).exists(), "a dry run deletes nothing");
+    assert!(
+        file_of(&app, &old_daily).exists(),
+        "a dry run deletes nothing"
+    );
 
     let operator = app.token_for_new_user("operator-user", Role::Operator);
     let (status, _) = app.get_json(&operator, "/api/v1/prune/preview");
@@ -84,7 +90,10 @@ fn reconciliation_finds_a_file_dropped_into_daily_and_a_record_whose_file_was_re
     for _ in 0..2 {
         let (_, body) = app.post_backup(&token, &json!({ "type": "manual" }));
         let id = body["backup_id"].as_str().unwrap().to_owned();
-        assert_eq!(app.wait_until_terminal(&token, &id, WAIT)["status"], "success");
+        assert_eq!(
+            app.wait_until_terminal(&token, &id, WAIT)["status"],
+            "success"
+        );
         ids.push(BackupId::parse(&id).unwrap());
     }
     let (status, before) = app.get_json(&token, "/api/v1/reconcile");
@@ -99,7 +108,10 @@ fn reconciliation_finds_a_file_dropped_into_daily_and_a_record_whose_file_was_re
     std::fs::write(&dropped, b"copied here by hand").unwrap();
 
     let viewer = app.token_for_new_user("viewer-user", Role::Viewer);
-    assert_eq!(post(&app, &viewer, "/api/v1/reconcile").0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&app, &viewer, "/api/v1/reconcile").0,
+        StatusCode::FORBIDDEN
+    );
     let (status, accepted) = post(&app, &token, "/api/v1/reconcile");
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let mut report = Value::Null;

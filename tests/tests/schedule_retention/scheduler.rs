@@ -25,7 +25,10 @@ fn drain(app: &mut TestApp) -> Vec<Scheduled> {
 fn assert_one_backup_per_slot(app: &TestApp, backups: &[Scheduled]) {
     for b in backups {
         assert_eq!(b.status, "success", "{b:?}");
-        assert!(b.slot.starts_with("daily@") && b.slot.ends_with("+09:00"), "{b:?}");
+        assert!(
+            b.slot.starts_with("daily@") && b.slot.ends_with("+09:00"),
+            "{b:?}"
+        );
     }
     let files = backup_files(app, "daily");
     assert_eq!(
@@ -33,7 +36,11 @@ fn assert_one_backup_per_slot(app: &TestApp, backups: &[Scheduled]) {
         backups.len(),
         "one file per slot: {files:?} for {backups:?}"
     );
-    assert_eq!(jobs_keyed(app, "daily@"), backups.len() as i64, "one job per slot");
+    assert_eq!(
+        jobs_keyed(app, "daily@"),
+        backups.len() as i64,
+        "one job per slot"
+    );
 }
 
 #[test]
@@ -91,7 +98,11 @@ fn a_scheduler_killed_right_after_a_slot_and_restarted_does_not_repeat_it() {
 #[test]
 fn a_slot_missed_while_down_is_caught_up_once_at_start_up() {
     // The guide's daily schedule; the worker was last up three days ago.
-    let mut app = only_daily(TestApp::builder().db_size_mb(1).without_worker(), "0 2 * * *").spawn();
+    let mut app = only_daily(
+        TestApp::builder().db_size_mb(1).without_worker(),
+        "0 2 * * *",
+    )
+    .spawn();
     let three_days_ago = Utc::now() - TimeDelta::days(3);
     app.catalog()
         .record_schedule_fired("daily", three_days_ago)
@@ -104,11 +115,18 @@ fn a_slot_missed_while_down_is_caught_up_once_at_start_up() {
     std::thread::sleep(Duration::from_secs(1));
 
     let backups = scheduled(&app);
-    assert_eq!(backups.len(), 1, "three missed slots, one catch-up: {backups:?}");
+    assert_eq!(
+        backups.len(),
+        1,
+        "three missed slots, one catch-up: {backups:?}"
+    );
     let tokyo = nexus_shared::settings::Settings::default().tz();
     let slot = backups[0].time().with_timezone(&tokyo);
     assert_eq!(slot.format("%H:%M:%S").to_string(), "02:00:00");
-    assert!(Utc::now() - backups[0].time() < TimeDelta::days(1), "the latest missed slot");
+    assert!(
+        Utc::now() - backups[0].time() < TimeDelta::days(1),
+        "the latest missed slot"
+    );
 
     let token = app.admin_token();
     let (status, body) = app.get_json(&token, "/api/v1/schedules");
@@ -121,16 +139,22 @@ fn a_slot_missed_while_down_is_caught_up_once_at_start_up() {
         .unwrap();
     assert_eq!(daily["cron"], "0 2 * * *");
     assert_eq!(daily["timezone"], "Asia/Tokyo");
-    assert_eq!(daily["last_run"], backups[0].slot.split_once('@').unwrap().1);
+    assert_eq!(
+        daily["last_run"],
+        backups[0].slot.split_once('@').unwrap().1
+    );
     let next = daily["next_run"].as_str().unwrap();
     assert!(next.ends_with("T02:00:00+09:00"), "{next}");
 }
 
 #[test]
 fn with_catch_up_off_a_missed_slot_stays_missed() {
-    let mut app = only_daily(TestApp::builder().db_size_mb(1).without_worker(), "0 2 * * *")
-        .env("NEXUS_SCHEDULE_CATCH_UP", "false")
-        .spawn();
+    let mut app = only_daily(
+        TestApp::builder().db_size_mb(1).without_worker(),
+        "0 2 * * *",
+    )
+    .env("NEXUS_SCHEDULE_CATCH_UP", "false")
+    .spawn();
     app.catalog()
         .record_schedule_fired("daily", Utc::now() - TimeDelta::days(3))
         .unwrap();

@@ -3,6 +3,7 @@
 //! backup (a job re-enqueued while its first runner still works), it waits
 //! until that runner finishes or its lease expires.
 
+use nexus_shared::alert::Alert;
 use nexus_shared::catalog::AuditSource;
 use nexus_shared::domain::BackupId;
 use nexus_shared::runner::{LogLines, RunOutcome, Runner};
@@ -37,6 +38,16 @@ pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
             }
             RunOutcome::Failed(e) => {
                 tracing::error!(code = e.code(), error = %e, "Backup failed");
+                super::alert::raise(
+                    ctx,
+                    Alert::BackupFailed {
+                        backup_id: id.to_string(),
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                        at: chrono::Utc::now(),
+                    },
+                )
+                .await;
                 format!("{id}: failure ({})", e.code())
             }
             RunOutcome::AlreadyFinished(status) => format!("{id}: already {status}"),

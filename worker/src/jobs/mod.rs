@@ -3,9 +3,12 @@
 //! returns `Ok`; only a failure to record anything (catalog unreachable)
 //! returns `Err`, so that the queue tries the job again later.
 
+pub mod alert;
 pub mod backup;
+pub mod disk_check;
 pub mod prune;
 pub mod reconcile;
+pub mod restore;
 pub mod verify;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
@@ -48,6 +51,18 @@ pub async fn handle(
         Job::Reconcile { requested_by } => {
             let span = tracing::info_span!(parent: &span, "reconcile", requested_by = %requested_by);
             reconcile::run(&ctx, requested_by).instrument(span).await
+        }
+        Job::Alert { alert } => {
+            let span = tracing::info_span!(parent: &span, "alert", kind = alert.kind());
+            alert::run(&ctx, alert).instrument(span).await
+        }
+        Job::DiskCheck { requested_by } => {
+            let span = tracing::info_span!(parent: &span, "disk_check", requested_by = %requested_by);
+            disk_check::run(&ctx, requested_by).instrument(span).await
+        }
+        Job::Restore { restore_id } => {
+            let span = tracing::info_span!(parent: &span, "restore", restore_id = %restore_id);
+            restore::run(&ctx, restore_id).instrument(span).await
         }
     };
     match result {

@@ -27,7 +27,11 @@ pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<Strin
     }
     let entry = AuditEntry {
         actor: requested_by,
-        ..AuditEntry::system(AuditSource::Worker, "backup.reconcile", AuditResult::Success)
+        ..AuditEntry::system(
+            AuditSource::Worker,
+            "backup.reconcile",
+            AuditResult::Success,
+        )
     }
     .detail(summary.clone());
     ctx.blocking(move |c| c.append_audit(&entry)).await?;

@@ -1,7 +1,7 @@
 //! The verification jobs (SPEC §4): run one recorded verification, or
 //! verify every successful backup one after another. The engine runs the
 //! five checks; this records the result, audits it and, on a failure,
-//! logs at ERROR with the failed checks (where the alert job will hook in).
+//! logs at ERROR with the failed checks and mails an alert.
 //! A failed check never touches the backup file.
 
 use std::time::Duration;
@@ -218,9 +218,18 @@ async fn record_outcome(ctx: &JobContext, v: &Verification, report: &VerifyRepor
         failed.extend(report.checks.first().map(|c| c.detail.clone()));
     }
     let names: Vec<&str> = report.failed().iter().map(|n| n.as_str()).collect();
-    // The alert job (SPEC §7) will be enqueued from here.
     tracing::error!(backup_id = %v.backup_id, check_id = %v.check_id,
         failed_checks = %names.join(", "), "Backup verification FAILED");
+    super::alert::raise(
+        ctx,
+        nexus_shared::alert::Alert::VerificationFailed {
+            backup_id: v.backup_id.to_string(),
+            check_id: v.check_id.clone(),
+            failed_checks: failed.clone(),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
     audit(
         ctx,
         entry.detail(format!(

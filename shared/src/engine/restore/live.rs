@@ -21,23 +21,21 @@
 //! database is then as it was before the restore, except after
 //! `rollback_failed`.
 
+mod keeper;
+mod safety;
+
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-
-use super::{Expected, RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into};
+use super::{Expected, RestoreError, apply, check_live};
 use crate::catalog::{
     AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, ErrorInfo,
-    LIVE_DATABASE, LockOutcome, NewBackup, RestoreClaim, RestoreId, RestorePhase, RestoreRecord,
+    LIVE_DATABASE, LockOutcome, RestoreClaim, RestoreId, RestorePhase, RestoreRecord,
 };
-use crate::domain::{BackupId, BackupStatus, BackupType};
-use crate::fsutil;
-use crate::runner::{LogLines, RunOutcome, Runner};
+use crate::domain::{BackupId, BackupStatus};
 use crate::settings::Settings;
+use keeper::Keeper;
 
 /// How long the apply waits for the application's write transactions.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -57,13 +55,17 @@ pub const FAIL_AFTER_ENV: &str = "NEXUS_TEST_FAIL_RESTORE_AFTER";
 /// How a run ended.
 #[derive(Debug)]
 pub enum RestoreOutcome {
-    Succeeded { safety_backup_id: BackupId },
+    Succeeded {
+        safety_backup_id: BackupId,
+    },
     /// Recorded as a failure with this error.
     Failed(ErrorInfo),
     /// Nothing to do: the restore had already ended.
     AlreadyFinished(BackupStatus),
     /// Another runner holds a live lease on it.
-    HeldElsewhere { owner: String },
+    HeldElsewhere {
+        owner: String,
+    },
     /// The lease was lost before the live database was touched; the runner
     /// that took it over finishes.
     HandedOver(String),
@@ -102,7 +104,7 @@ impl RestoreRunner<'_> {
     pub fn run(&self, id: &RestoreId) -> Result<RestoreOutcome, CatalogError> {
         let ttl = self.settings.lease_ttl();
         let record = match self.catalog.claim_restore(id, &self.owner, ttl)? {
-            RestoreClaim::Claimed(record) => record,
+            RestoreClaim::Claimed(record) => *record,
             RestoreClaim::Finished(status) => return Ok(RestoreOutcome::AlreadyFinished(status)),
             RestoreClaim::HeldElsewhere { owner } => {
                 return Ok(RestoreOutcome::HeldElsewhere { owner });
@@ -127,7 +129,8 @@ impl RestoreRunner<'_> {
                 })
             }
             Err(Stop::Failed(error)) => {
-                self.catalog.finish_restore(id, Some(&self.owner), Some(&error))?;
+                self.catalog
+                    .finish_restore(id, Some(&self.owner), Some(&error))?;
                 // alert: a failed restore (and above all `rollback_failed`)
                 // must reach the operators by mail; the alerts job hooks in here.
                 tracing::error!(restore_id = %id, backup_id = %record.backup_id, code = %error.code, message = %error.message, "restore failed");
@@ -165,12 +168,19 @@ impl RestoreRunner<'_> {
         self.enter(record, RestorePhase::SafetyBackup)?;
         let safety = self.safety_backup(record)?;
         injected_failure("safety_backup").map_err(|e| {
-            self.step_failed(record, "restore.test_hook", e, "the live database was not changed")
+            self.step_failed(
+                record,
+                "restore.test_hook",
+                e,
+                "the live database was not changed",
+            )
         })?;
 
         self.wait_for_readers()?;
         if keeper.lost() {
-            return Err(Stop::HandedOver("the lease on this restore was taken over".into()));
+            return Err(Stop::HandedOver(
+                "the lease on this restore was taken over".into(),
+            ));
         }
         self.enter(record, RestorePhase::Apply)?;
         match apply(copy.path(), live, LOCK_WAIT) {
@@ -266,7 +276,11 @@ impl RestoreRunner<'_> {
     fn lock(&self, keeper: &Keeper) -> Result<(), Stop> {
         let mut told = false;
         loop {
-            match self.catalog.acquire_lock(LIVE_DATABASE, &self.owner, self.settings.lease_ttl())? {
+            match self.catalog.acquire_lock(
+                LIVE_DATABASE,
+                &self.owner,
+                self.settings.lease_ttl(),
+            )? {
                 LockOutcome::Acquired => {
                     keeper.lock_held.store(true, Ordering::SeqCst);
                     return Ok(());
@@ -278,80 +292,12 @@ impl RestoreRunner<'_> {
                 LockOutcome::HeldBy { .. } => {}
             }
             if keeper.lost() {
-                return Err(Stop::HandedOver("the lease on this restore was taken over".into()));
+                return Err(Stop::HandedOver(
+                    "the lease on this restore was taken over".into(),
+                ));
             }
             std::thread::sleep(POLL);
         }
-    }
-
-    /// Decompresses and checks `backup` into `<backup_root>/.tmp/`, after a
-    /// free-space check there and beside the live database (whose WAL or
-    /// journal takes about the database's size while it is rewritten).
-    fn verify(
-        &self,
-        record: &RestoreRecord,
-        backup: &BackupRecord,
-        suffix: &str,
-    ) -> Result<VerifiedCopy, RestoreError> {
-        let scratch = self.settings.backup_root.join(".tmp");
-        fsutil::create_private_dir(&scratch).map_err(|e| {
-            crate::engine::EngineError::io("cannot create the scratch folder", &scratch, e)
-        })?;
-        let size = backup.original_size.unwrap_or(0);
-        ensure_room(&scratch, size, self.settings.reserve_bytes)?;
-        let live = self.settings.db_path.as_path();
-        let current = std::fs::metadata(live).map_or(0, |m| m.len());
-        ensure_room(live_folder(live), size + size.saturating_sub(current), 0)?;
-
-        let copy = scratch.join(format!("restore-{}{suffix}.db", record.id));
-        for leftover in super::with_side_files(&copy) {
-            let _ = fsutil::remove_if_exists(&leftover);
-        }
-        let file = self.settings.backup_root.join(&backup.file_path);
-        verify_into(&file, &expected(backup), &copy)
-    }
-
-    /// Records and runs the `before_restore` backup through the ordinary
-    /// backup runner, letting it through the lock this restore holds.
-    fn safety_backup(&self, record: &RestoreRecord) -> Result<BackupRecord, Stop> {
-        let new = NewBackup {
-            backup_type: BackupType::BeforeRestore,
-            description: Some(format!("Before restore {} of {}", record.id, record.backup_id)),
-            created_by: record.requested_by.clone(),
-            started_at: Utc::now(),
-        };
-        let created = self.catalog.create_backup(
-            &new,
-            self.settings.tz(),
-            &self.settings.backup_root,
-        )?;
-        let id = created.id;
-        self.catalog
-            .set_restore_safety_backup(&record.id, &self.owner, &id)?;
-        self.catalog
-            .let_through_lock(LIVE_DATABASE, &self.owner, Some(&id))?;
-        let outcome = Runner {
-            catalog: self.catalog,
-            settings: self.settings,
-            owner: format!("{}/safety", self.owner),
-            audit_source: self.audit_source,
-        }
-        .run(&id, &mut LogLines)?;
-        self.catalog.let_through_lock(LIVE_DATABASE, &self.owner, None)?;
-        let why = match outcome {
-            RunOutcome::Succeeded(done) => {
-                let detail = format!("{id}: {} ({} bytes)", done.checksum, done.file_size);
-                self.audit(record, "restore.safety_backup", AuditResult::Success, detail);
-                return Ok(self.catalog.get_backup(&id)?);
-            }
-            RunOutcome::Failed(e) => format!("{}: {e}", e.code()),
-            other => format!("{other:?}"),
-        };
-        let message =
-            format!("the safety backup {id} failed ({why}); the live database was not changed");
-        tracing::error!(restore_id = %record.id, "{message}");
-        self.audit(record, "restore.safety_backup", AuditResult::Failure, why);
-        Err(failed("safety_backup_failed", message))
     }
 
     /// Waits for backups that were already copying the live database when
@@ -369,62 +315,13 @@ impl RestoreRunner<'_> {
                 return Ok(());
             }
             if !told {
-                tracing::info!(?readers, "waiting for backups copying the database to finish");
+                tracing::info!(
+                    ?readers,
+                    "waiting for backups copying the database to finish"
+                );
                 told = true;
             }
             std::thread::sleep(POLL);
-        }
-    }
-
-    /// Puts the safety backup back after `step` failed with `cause` once the
-    /// live database had been changed.
-    fn roll_back(
-        &self,
-        record: &RestoreRecord,
-        safety: &BackupRecord,
-        step: &str,
-        cause: &RestoreError,
-    ) -> Stop {
-        tracing::error!(restore_id = %record.id, code = cause.code(), error = %cause, "{step} failed after the live database was changed: putting the safety backup back");
-        if let Err(e) = self.catalog.set_restore_phase(&record.id, &self.owner, RestorePhase::Rollback) {
-            tracing::warn!(error = %e, "cannot record the rollback phase");
-        }
-        let live = self.settings.db_path.as_path();
-        let put_back = self
-            .verify(record, safety, "-rollback")
-            .and_then(|copy| apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error))
-            .and_then(|_| check_live(live));
-        match put_back {
-            Ok(()) => {
-                self.audit(record, "restore.rollback", AuditResult::Success, safety.id.to_string());
-                failed(
-                    "restore_rolled_back",
-                    format!(
-                        "{step} failed ({}: {cause}); the live database was put back from the \
-                         safety backup {}",
-                        cause.code(),
-                        safety.id
-                    ),
-                )
-            }
-            Err(e) => {
-                // alert: the live database may hold the restored content
-                // that failed its check; operators must act at once.
-                tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "putting the safety backup back failed too");
-                let detail = format!("{}: {}: {e}", safety.id, e.code());
-                self.audit(record, "restore.rollback", AuditResult::Failure, detail);
-                failed(
-                    "rollback_failed",
-                    format!(
-                        "{step} failed ({}: {cause}); putting the safety backup {} back failed \
-                         too ({}: {e}). Restore {} by hand",
-                        cause.code(),
-                        safety.id,
-                        e.code(),
-                        safety.id
-                    ),
-                )
-            }
         }
     }
 
@@ -437,22 +334,41 @@ impl RestoreRunner<'_> {
         state: &str,
     ) -> Stop {
         tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "{action} failed");
-        self.audit(record, action, AuditResult::Failure, format!("{}: {e}", e.code()));
+        self.audit(
+            record,
+            action,
+            AuditResult::Failure,
+            format!("{}: {e}", e.code()),
+        );
         failed(e.code(), format!("{e}; {state}"))
     }
 
     fn enter(&self, record: &RestoreRecord, phase: RestorePhase) -> Result<(), Stop> {
-        if self.catalog.set_restore_phase(&record.id, &self.owner, phase)? {
+        if self
+            .catalog
+            .set_restore_phase(&record.id, &self.owner, phase)?
+        {
             Ok(())
         } else {
-            Err(Stop::HandedOver("the lease on this restore was taken over".into()))
+            Err(Stop::HandedOver(
+                "the lease on this restore was taken over".into(),
+            ))
         }
     }
 
-    fn audit(&self, record: &RestoreRecord, action: &'static str, result: AuditResult, detail: String) {
+    fn audit(
+        &self,
+        record: &RestoreRecord,
+        action: &'static str,
+        result: AuditResult,
+        detail: String,
+    ) {
         let mut entry = AuditEntry::system(self.audit_source, action, result)
             .target(record.id.to_string())
-            .detail(format!("{} (backup {}, requested by {})", detail, record.backup_id, record.requested_by.username));
+            .detail(format!(
+                "{} (backup {}, requested by {})",
+                detail, record.backup_id, record.requested_by.username
+            ));
         if self.audit_source == AuditSource::Cli {
             entry.actor = crate::os_user();
         }
@@ -482,69 +398,4 @@ fn injected_failure(step: &str) -> Result<(), RestoreError> {
         return Err(RestoreError::Injected(step.to_owned()));
     }
     Ok(())
-}
-
-/// Renews the restore's lease, and the lock once taken, in the background;
-/// raises `lost` when the lease was taken over. Dropping it stops it and
-/// releases the lock.
-struct Keeper {
-    catalog: Catalog,
-    owner: String,
-    lost: Arc<AtomicBool>,
-    lock_held: Arc<AtomicBool>,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Keeper {
-    fn start(catalog: Catalog, id: RestoreId, owner: String, ttl: Duration) -> Self {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let (lost, lock_held) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-        let thread = std::thread::spawn({
-            let (catalog, owner, lost, lock_held) =
-                (catalog.clone(), owner.clone(), lost.clone(), lock_held.clone());
-            move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
-                    match catalog.renew_restore(&id, &owner, ttl) {
-                        Ok(true) => {}
-                        Ok(false) => lost.store(true, Ordering::SeqCst),
-                        Err(e) => tracing::warn!(error = %e, "cannot renew the restore lease"),
-                    }
-                    if lock_held.load(Ordering::SeqCst) {
-                        match catalog.renew_lock(LIVE_DATABASE, &owner, ttl) {
-                            Ok(true) => {}
-                            Ok(false) => tracing::error!("the lock on the live database was lost"),
-                            Err(e) => tracing::warn!(error = %e, "cannot renew the restore lock"),
-                        }
-                    }
-                }
-            }
-        });
-        Keeper {
-            catalog,
-            owner,
-            lost,
-            lock_held,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        if self.lock_held.load(Ordering::SeqCst)
-            && let Err(e) = self.catalog.release_lock(LIVE_DATABASE, &self.owner)
-        {
-            tracing::warn!(error = %e, "cannot release the restore lock; it expires by itself");
-        }
-    }
 }

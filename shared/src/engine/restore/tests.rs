@@ -1,4 +1,5 @@
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -20,7 +21,8 @@ fn database(path: &Path, rows: i64) {
 }
 
 fn rows(conn: &Connection) -> i64 {
-    conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+        .unwrap()
 }
 
 /// A `.db.gz` of a database with `rows` rows, and what its record says.
@@ -134,7 +136,8 @@ fn an_open_connection_sees_the_old_content_until_the_apply_commits_then_the_new(
     assert_eq!(rows(&app), 3_000, "a read transaction keeps its snapshot");
     app.execute_batch("COMMIT").unwrap();
     assert_eq!(rows(&app), 1_000, "the next one sees the restored content");
-    app.execute("INSERT INTO t (body) VALUES ('after')", []).unwrap();
+    app.execute("INSERT INTO t (body) VALUES ('after')", [])
+        .unwrap();
     assert_eq!(rows(&app), 1_001, "the application goes on writing");
     check_live(&live).unwrap();
 }

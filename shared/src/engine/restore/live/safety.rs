@@ -1,0 +1,155 @@
+//! What a restore works from: the verified copy of a backup in the scratch
+//! folder, the `before_restore` safety backup, and putting that safety
+//! backup back when the live database was changed and a later step failed.
+
+use chrono::Utc;
+
+use super::{LOCK_WAIT, RestoreRunner, Stop, expected, failed, live_folder};
+use crate::catalog::{
+    AuditResult, BackupRecord, LIVE_DATABASE, NewBackup, RestorePhase, RestoreRecord,
+};
+use crate::domain::BackupType;
+use crate::engine::EngineError;
+use crate::engine::restore::{
+    RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into, with_side_files,
+};
+use crate::fsutil;
+use crate::runner::{LogLines, RunOutcome, Runner};
+
+impl RestoreRunner<'_> {
+    /// Decompresses and checks `backup` into `<backup_root>/.tmp/`, after a
+    /// free-space check there and beside the live database (whose WAL or
+    /// journal takes about the database's size while it is rewritten).
+    pub(super) fn verify(
+        &self,
+        record: &RestoreRecord,
+        backup: &BackupRecord,
+        suffix: &str,
+    ) -> Result<VerifiedCopy, RestoreError> {
+        let scratch = self.settings.backup_root.join(".tmp");
+        fsutil::create_private_dir(&scratch)
+            .map_err(|e| EngineError::io("cannot create the scratch folder", &scratch, e))?;
+        let size = backup.original_size.unwrap_or(0);
+        ensure_room(&scratch, size, self.settings.reserve_bytes)?;
+        let live = self.settings.db_path.as_path();
+        let current = std::fs::metadata(live).map_or(0, |m| m.len());
+        ensure_room(live_folder(live), size + size.saturating_sub(current), 0)?;
+
+        let copy = scratch.join(format!("restore-{}{suffix}.db", record.id));
+        for leftover in with_side_files(&copy) {
+            let _ = fsutil::remove_if_exists(&leftover);
+        }
+        let file = self.settings.backup_root.join(&backup.file_path);
+        verify_into(&file, &expected(backup), &copy)
+    }
+
+    /// Records and runs the `before_restore` backup through the ordinary
+    /// backup runner, letting it through the lock this restore holds.
+    pub(super) fn safety_backup(&self, record: &RestoreRecord) -> Result<BackupRecord, Stop> {
+        let new = NewBackup {
+            backup_type: BackupType::BeforeRestore,
+            description: Some(format!(
+                "Before restore {} of {}",
+                record.id, record.backup_id
+            )),
+            created_by: record.requested_by.clone(),
+            started_at: Utc::now(),
+        };
+        let created =
+            self.catalog
+                .create_backup(&new, self.settings.tz(), &self.settings.backup_root)?;
+        let id = created.id;
+        self.catalog
+            .set_restore_safety_backup(&record.id, &self.owner, &id)?;
+        self.catalog
+            .let_through_lock(LIVE_DATABASE, &self.owner, Some(&id))?;
+        let outcome = Runner {
+            catalog: self.catalog,
+            settings: self.settings,
+            owner: format!("{}/safety", self.owner),
+            audit_source: self.audit_source,
+        }
+        .run(&id, &mut LogLines)?;
+        self.catalog
+            .let_through_lock(LIVE_DATABASE, &self.owner, None)?;
+        let why = match outcome {
+            RunOutcome::Succeeded(done) => {
+                let detail = format!("{id}: {} ({} bytes)", done.checksum, done.file_size);
+                self.audit(
+                    record,
+                    "restore.safety_backup",
+                    AuditResult::Success,
+                    detail,
+                );
+                return Ok(self.catalog.get_backup(&id)?);
+            }
+            RunOutcome::Failed(e) => format!("{}: {e}", e.code()),
+            other => format!("{other:?}"),
+        };
+        let message =
+            format!("the safety backup {id} failed ({why}); the live database was not changed");
+        tracing::error!(restore_id = %record.id, "{message}");
+        self.audit(record, "restore.safety_backup", AuditResult::Failure, why);
+        Err(failed("safety_backup_failed", message))
+    }
+
+    /// Puts the safety backup back after `step` failed with `cause` once the
+    /// live database had been changed.
+    pub(super) fn roll_back(
+        &self,
+        record: &RestoreRecord,
+        safety: &BackupRecord,
+        step: &str,
+        cause: &RestoreError,
+    ) -> Stop {
+        tracing::error!(restore_id = %record.id, code = cause.code(), error = %cause, "{step} failed after the live database was changed: putting the safety backup back");
+        if let Err(e) =
+            self.catalog
+                .set_restore_phase(&record.id, &self.owner, RestorePhase::Rollback)
+        {
+            tracing::warn!(error = %e, "cannot record the rollback phase");
+        }
+        let live = self.settings.db_path.as_path();
+        let put_back = self
+            .verify(record, safety, "-rollback")
+            .and_then(|copy| apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error))
+            .and_then(|_| check_live(live));
+        match put_back {
+            Ok(()) => {
+                self.audit(
+                    record,
+                    "restore.rollback",
+                    AuditResult::Success,
+                    safety.id.to_string(),
+                );
+                failed(
+                    "restore_rolled_back",
+                    format!(
+                        "{step} failed ({}: {cause}); the live database was put back from the \
+                         safety backup {}",
+                        cause.code(),
+                        safety.id
+                    ),
+                )
+            }
+            Err(e) => {
+                // alert: the live database may hold the restored content
+                // that failed its check; operators must act at once.
+                tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "putting the safety backup back failed too");
+                let detail = format!("{}: {}: {e}", safety.id, e.code());
+                self.audit(record, "restore.rollback", AuditResult::Failure, detail);
+                failed(
+                    "rollback_failed",
+                    format!(
+                        "{step} failed ({}: {cause}); putting the safety backup {} back failed \
+                         too ({}: {e}). Restore {} by hand",
+                        cause.code(),
+                        safety.id,
+                        e.code(),
+                        safety.id
+                    ),
+                )
+            }
+        }
+    }
+}
