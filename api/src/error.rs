@@ -33,6 +33,8 @@ pub enum ApiError {
     InvalidToken,
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("forbidden: needs role {needed}")]
     Forbidden { needed: &'static str },
     #[error("backup not found")]
@@ -101,6 +103,7 @@ impl ApiError {
             | InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             AuthenticationRequired | InvalidToken | InvalidCredentials => StatusCode::UNAUTHORIZED,
             Forbidden { .. } => StatusCode::FORBIDDEN,
+            TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             BackupNotFound(_) | RouteNotFound => StatusCode::NOT_FOUND,
             BackupNotVerifiable { .. } => StatusCode::CONFLICT,
             LatestBackupProtected { .. } | LastBackupProtected(_) | BackupInProgress(_) => {
@@ -130,6 +133,7 @@ impl ApiError {
             AuthenticationRequired => "authentication_required",
             InvalidToken => "invalid_token",
             InvalidCredentials => "invalid_credentials",
+            TooManyAttempts { .. } => "too_many_attempts",
             Forbidden { .. } => "forbidden",
             BackupNotFound(_) => "backup_not_found",
             BackupNotVerifiable { .. } => "backup_not_verifiable",
@@ -166,6 +170,7 @@ impl ApiError {
                 json!({ "parameter": parameter, "reason": reason })
             }
             Forbidden { needed } => json!({ "required_role": needed }),
+            TooManyAttempts { retry_after_secs } => json!({ "retry_after_seconds": retry_after_secs }),
             BackupNotFound(id) => json!({ "backup_id": id }),
             BackupNotVerifiable { backup_id, status } => {
                 json!({ "backup_id": backup_id, "status": status })
@@ -264,6 +269,10 @@ impl ApiError {
                     "再度ログインしてください。",
                 ),
                 ("The token is invalid or has expired.", "Log in again."),
+            ),
+            TooManyAttempts { .. } => (
+                ("ログインの失敗が続いたため、一時的にログインできません。", "しばらく待ってから再度ログインしてください（Retry-After を参照）。"),
+                ("Too many failed logins: logging in is blocked for a while.", "Wait, then try again (see Retry-After)."),
             ),
             InvalidCredentials => (
                 (
@@ -480,6 +489,12 @@ impl IntoResponse for ApiError {
         response
             .extensions_mut()
             .insert(EnglishBody(self.body(true)));
+        if let ApiError::TooManyAttempts { retry_after_secs } = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_str(&retry_after_secs.to_string()).expect("digits are a valid header"),
+            );
+        }
         if matches!(
             self,
             ApiError::AuthenticationRequired | ApiError::InvalidToken

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +48,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         catalog,
         queue,
         jwt: Arc::new(jwt),
+        login_throttle: Arc::new(throttle::LoginThrottle::new(std::time::Duration::from_secs(15 * 60))),
     })
 }
 

@@ -14,6 +14,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub queue: Queue,
     pub jwt: Arc<JwtKeys>,
+    pub login_throttle: Arc<crate::throttle::LoginThrottle>,
 }
 
 impl AppState {

@@ -126,8 +126,8 @@ pub struct TestApp {
 }
 
 /// Starts a process and waits for a line containing `ready_marker` on its
-/// stdout; returns the process and the lines read until then.
-fn start_and_wait(mut command: Command, ready_marker: &str) -> (Child, Vec<String>) {
+/// stdout. Its log (stderr) goes to `log`, or to the terminal with TEST_LOG.
+fn start_and_wait(mut command: Command, ready_marker: &str, log: &Path) -> (Child, Vec<String>) {
     let log_to_terminal = std::env::var_os("TEST_LOG").is_some();
     command
         .stdin(Stdio::null())
@@ -135,7 +135,8 @@ fn start_and_wait(mut command: Command, ready_marker: &str) -> (Child, Vec<Strin
         .stderr(if log_to_terminal {
             Stdio::inherit()
         } else {
-            Stdio::null()
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+            Stdio::from(file)
         });
     let mut child = command.spawn().expect("spawn process");
     let stdout = child.stdout.take().expect("stdout");
@@ -186,7 +187,8 @@ impl TestApp {
     }
 
     fn start_api(&mut self) {
-        let (child, lines) = start_and_wait(self.command("nexus-api"), "listening on http://");
+        let log = self.dir.path().join("api.log");
+        let (child, lines) = start_and_wait(self.command("nexus-api"), "listening on http://", &log);
         let listening = lines.last().expect("a line");
         self.base_url = listening
             .split("listening on ")
@@ -210,7 +212,7 @@ impl TestApp {
         assert!(self.worker.is_none(), "a worker is already running");
         let mut command = self.command("nexus-worker");
         command.args(args);
-        let (child, _) = start_and_wait(command, "nexus-worker ready");
+        let (child, _) = start_and_wait(command, "nexus-worker ready", &self.dir.path().join("worker.log"));
         self.worker = Some(child);
     }
 
@@ -219,7 +221,8 @@ impl TestApp {
     pub fn spawn_worker(&self, args: &[&str]) -> ExtraWorker {
         let mut command = self.command("nexus-worker");
         command.args(args);
-        ExtraWorker(Some(start_and_wait(command, "nexus-worker ready").0))
+        let log = self.dir.path().join("worker-extra.log");
+        ExtraWorker(Some(start_and_wait(command, "nexus-worker ready", &log).0))
     }
 
     /// SIGKILL: the worker dies at once, mid-job if it has one.
@@ -234,6 +237,15 @@ impl TestApp {
         let mut child = self.worker.take().expect("a running worker");
         signal(&child, nix::sys::signal::Signal::SIGTERM);
         child.wait().expect("reap worker")
+    }
+
+    /// Everything the api and the workers logged so far.
+    pub fn logs(&self) -> String {
+        ["api.log", "worker.log", "worker-extra.log"]
+            .iter()
+            .filter_map(|name| std::fs::read_to_string(self.dir.path().join(name)).ok())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn backup_root(&self) -> PathBuf {

@@ -99,6 +99,15 @@ pub fn jobs_keyed(app: &TestApp, prefix: &str) -> i64 {
     .unwrap()
 }
 
+/// The apalis status of a queue job: Pending, Running, Done…
+pub fn job_status(app: &TestApp, job_id: &str) -> String {
+    let conn = sqlite(&app.data_dir().join("queue.db"));
+    conn.query_row("SELECT status FROM Jobs WHERE id = ?1", [job_id], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
 /// Finished backup files (not hidden temporaries) in a type folder.
 pub fn backup_files(app: &TestApp, folder: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(app.backup_root().join(folder))

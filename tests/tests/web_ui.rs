@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use fantoccini::key::Key;
 use nexus_e2e::TestApp;
 use nexus_e2e::browser::Browser;
 use nexus_shared::domain::Role;
@@ -22,6 +23,10 @@ fn run<F: Future>(test: F) -> F::Output {
         .build()
         .expect("a runtime")
         .block_on(test)
+}
+
+fn key(key: Key) -> String {
+    char::from(key).to_string()
 }
 
 /// Opens the site root (it redirects to the page) and logs in.
@@ -68,6 +73,16 @@ fn an_admin_runs_a_backup_from_the_browser_and_sees_it_succeed() {
             .click()
             .await
             .unwrap();
+        // Keyboard: the dialog takes the focus, and Escape closes it.
+        browser.visible("#create-dialog").await;
+        let focused = browser.client.active_element().await.unwrap();
+        assert_eq!(
+            focused.attr("id").await.unwrap().as_deref(),
+            Some("create-type")
+        );
+        focused.send_keys(&key(Key::Escape)).await.unwrap();
+        browser.gone("#create-dialog[open]").await;
+        browser.click("#create-button").await;
         browser.visible("#create-dialog").await;
         browser
             .fill("#create-description", "UIからのバックアップ")
@@ -130,8 +145,12 @@ fn a_failed_login_shows_the_japanese_error_message() {
         browser.goto(&app.url("/views/backup.html")).await;
         assert_eq!(browser.text("#login-heading").await, "ログイン");
         browser.fill("#login-username", "admin").await;
-        browser.fill("#login-password", "not-the-password").await;
-        browser.click("#login-submit").await;
+        browser
+            .fill(
+                "#login-password",
+                &format!("not-the-password{}", key(Key::Enter)),
+            )
+            .await;
 
         let error = browser
             .text_appears(

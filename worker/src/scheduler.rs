@@ -6,12 +6,15 @@
 //! idempotent (the slot key is the job's idempotency key and the backup
 //! record's unique `schedule_slot`), so a restart, or a second scheduler
 //! on the same catalog and queue, never does a slot's work twice. At
-//! start-up the latest slot missed while nothing ran is fired once, when
-//! `catch_up` is on.
+//! start-up a backup a killed scheduler recorded without enqueueing gets
+//! its job, and the latest slot missed while nothing ran is fired once,
+//! when `catch_up` is on. While the disk check has paused automatic
+//! backups (CRITICAL usage), backup slots are skipped.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::domain::BackupType;
 use nexus_shared::queue::Job;
 use nexus_shared::schedule::{Action, CronExpr, Schedule};
 use nexus_shared::service::request::request_scheduled_backup;
@@ -50,6 +53,9 @@ async fn drive(
 ) {
     let tz = ctx.settings.tz();
     let mut cursor = Utc::now();
+    if let Action::Backup(backup_type) = schedule.action {
+        finish_half_fired(&ctx, schedule.name, backup_type).await;
+    }
     if ctx.settings.schedule.catch_up {
         catch_up(&ctx, &schedule, cursor).await;
     }
@@ -76,35 +82,31 @@ async fn drive(
     }
 }
 
-/// Finishes the firings a stopped scheduler left half-done (a backup
-/// recorded without its job), then fires the latest slot missed since the
-/// schedule last fired (or since the catalog first knew it), if any.
-async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
-    let name = schedule.name;
-    if let Action::Backup(backup_type) = schedule.action {
-        match ctx.blocking(move |c| c.unqueued_slots(name)).await {
-            Ok(slots) => {
-                for key in slots {
-                    tracing::info!(slot = %key, "enqueueing a scheduled backup left without its job");
-                    if let Err(e) = request_scheduled_backup(
-                        &ctx.catalog,
-                        &ctx.queue,
-                        &ctx.settings,
-                        backup_type,
-                        &key,
-                    )
-                    .await
-                    {
-                        tracing::error!(slot = %key, error = format!("{e:#}"), "cannot enqueue the scheduled backup");
-                    }
-                }
-            }
-            Err(e) => tracing::error!(
-                error = format!("{e:#}"),
-                "cannot look for scheduled backups without a job"
-            ),
+/// Enqueues the backups a stopped scheduler recorded but did not enqueue
+/// (it died between the two), now rather than after the sweeper's grace.
+async fn finish_half_fired(ctx: &JobContext, name: &'static str, backup_type: BackupType) {
+    let slots = match ctx.blocking(move |c| c.unqueued_slots(name)).await {
+        Ok(slots) => slots,
+        Err(e) => {
+            let error = format!("{e:#}");
+            tracing::error!(error, "cannot look for scheduled backups without a job");
+            return;
+        }
+    };
+    for key in slots {
+        tracing::info!(slot = %key, "enqueueing a scheduled backup left without its job");
+        let (catalog, queue, settings) = (&ctx.catalog, &ctx.queue, &ctx.settings);
+        if let Err(e) = request_scheduled_backup(catalog, queue, settings, backup_type, &key).await
+        {
+            tracing::error!(slot = %key, error = format!("{e:#}"), "cannot enqueue the scheduled backup");
         }
     }
+}
+
+/// Fires the latest slot missed since the schedule last fired (or since
+/// the catalog first knew it), if any.
+async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
+    let name = schedule.name;
     let run = match ctx.blocking(move |c| c.schedule_run(name)).await {
         Ok(run) => run,
         Err(e) => {

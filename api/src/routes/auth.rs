@@ -41,6 +41,22 @@ async fn login(
             "username or password out of range".into(),
         ));
     }
+    if let Err(wait) = state.login_throttle.check(&body.username, addr.ip()) {
+        let entry = AuditEntry {
+            actor: body.username.clone(),
+            actor_id: None,
+            source: AuditSource::Api,
+            remote_addr: Some(addr.ip().to_string()),
+            action: "auth.login",
+            target: None,
+            result: AuditResult::Denied,
+            detail: Some("throttled: too many failed logins".into()),
+        };
+        state.catalog(move |c| c.append_audit(&entry)).await?;
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
     let username = body.username.clone();
     let user = match state.catalog(move |c| c.find_user(&username)).await {
         Ok(user) => Some(user),
@@ -69,10 +85,12 @@ async fn login(
     let user = match user.filter(|_| matches) {
         Some(user) => user,
         None => {
+            state.login_throttle.record_failure(&body.username, addr.ip());
             state.catalog(move |c| c.append_audit(&entry)).await?;
             return Err(ApiError::InvalidCredentials);
         }
     };
+    state.login_throttle.record_success(&user.username);
     entry.result = AuditResult::Success;
     state.catalog(move |c| c.append_audit(&entry)).await?;
     let token = state.jwt.issue(user.id)?;

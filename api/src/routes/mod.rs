@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per resource, merged here.
 
+mod audit;
 mod auth;
 mod backups;
 mod deletion;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .nest(
             "/api/v1",
             Router::new()
+                .merge(audit::router())
                 .merge(auth::router())
                 .merge(backups::router())
                 .merge(maintenance::router())

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_disk_state",
         include_str!("../../../migrations/0005_disk_state.sql"),
     ),
+    (
+        "0006_audit_chain",
+        include_str!("../../../migrations/0006_audit_chain.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

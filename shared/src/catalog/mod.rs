@@ -22,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use disk::TypeUsage;
-pub use audit::{AuditEntry, AuditRecord, AuditResult, AuditSource};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditResult, AuditSource, ChainReport};
 pub use backups::{
     BackupFilter, BackupRecord, Completed, CreatedBy, ErrorInfo, LeaseOutcome, NewBackup,
 };

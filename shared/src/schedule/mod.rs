@@ -278,6 +278,35 @@ mod tests {
     }
 
     #[test]
+    fn schedules_and_retention_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nexus-backup.toml"),
+            "[schedule]\ndaily = \"0 1 * * *\"\ncatch_up = false\n[retention]\nweekly_days = 35\n",
+        )
+        .unwrap();
+        let env: std::collections::HashMap<String, String> = [
+            ("NEXUS_SCHEDULE_WEEKLY", "*/2 * * * * *"),
+            ("NEXUS_SCHEDULE_RECONCILE", "off"),
+            ("NEXUS_RETENTION_DAILY_DAYS", "3"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        let s = crate::settings::Settings::load_from(&env, dir.path()).unwrap();
+        assert_eq!(s.schedule.daily.to_string(), "0 1 * * *");
+        assert!(!s.schedule.catch_up);
+        assert_eq!(s.schedule.weekly.to_string(), "*/2 * * * * *");
+        assert_eq!(s.schedule.reconcile, Trigger::Off);
+        assert_eq!(s.schedule.monthly, ScheduleSettings::default().monthly);
+        assert_eq!((s.retention.daily_days, s.retention.weekly_days), (3, 35));
+
+        let bad: std::collections::HashMap<String, String> =
+            [("NEXUS_SCHEDULE_DAILY".to_owned(), "0 25 * * *".to_owned())].into();
+        let err = crate::settings::Settings::load_from(&bad, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("NEXUS_SCHEDULE_DAILY"), "{err}");
+    }
+
+    #[test]
     fn off_turns_a_schedule_off_and_anything_else_must_be_cron() {
         assert_eq!("off".parse::<Trigger>().unwrap(), Trigger::Off);
         assert!("never".parse::<Trigger>().is_err());

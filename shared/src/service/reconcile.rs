@@ -15,6 +15,7 @@ use super::deletion::{DeleteError, remove_files};
 use crate::catalog::{Catalog, CatalogError, MissingFile, OrphanFile, ReconcileReport};
 use crate::domain::{BackupId, BackupStatus, BackupType};
 use crate::engine::manifest::{self, manifest_path};
+use crate::retention::BackupSummary;
 
 /// A deletion mark older than this belongs to a deletion that died; a live
 /// one removes its files in milliseconds.
@@ -53,6 +54,7 @@ pub fn reconcile(
     }
 
     let records = catalog.backup_summaries()?;
+    let orphan_files = orphan_files(&known_ids(catalog, &records)?, backup_root)?;
     let missing_files: Vec<MissingFile> = records
         .iter()
         .filter(|r| r.status == BackupStatus::Success)
@@ -62,7 +64,6 @@ pub fn reconcile(
             path: r.id.relative_path(),
         })
         .collect();
-    let orphan_files = orphan_files(catalog, backup_root)?;
 
     for m in &missing_files {
         tracing::warn!(backup_id = %m.backup_id, path = %m.path.display(), "reconcile: the record's backup file is missing");
@@ -80,15 +81,25 @@ pub fn reconcile(
     Ok(report)
 }
 
-/// `.db.gz` files in the type folders that no record (not even one being
-/// deleted) describes. Hidden files are work in progress and never count.
-fn orphan_files(catalog: &Catalog, backup_root: &Path) -> Result<Vec<OrphanFile>, ReconcileError> {
-    let known: HashSet<BackupId> = catalog
-        .backup_summaries()?
-        .into_iter()
-        .map(|r| r.id)
-        .chain(catalog.pending_deletions()?.into_iter().map(|p| p.id))
-        .collect();
+/// The ids of every record, those being deleted included.
+fn known_ids(
+    catalog: &Catalog,
+    records: &[BackupSummary],
+) -> Result<HashSet<BackupId>, CatalogError> {
+    let pending = catalog.pending_deletions()?;
+    Ok(records
+        .iter()
+        .map(|r| r.id.clone())
+        .chain(pending.into_iter().map(|p| p.id))
+        .collect())
+}
+
+/// `.db.gz` files in the type folders whose id is not in `known`. Hidden
+/// files are work in progress and never count.
+fn orphan_files(
+    known: &HashSet<BackupId>,
+    backup_root: &Path,
+) -> Result<Vec<OrphanFile>, ReconcileError> {
     let mut orphans = Vec::new();
     for backup_type in BackupType::ALL {
         let dir = backup_root.join(backup_type.folder());
@@ -139,7 +150,8 @@ pub struct ReindexReport {
 /// manifest names the same id and the file's size.
 pub fn reindex(catalog: &Catalog, backup_root: &Path) -> Result<ReindexReport, ReconcileError> {
     let mut report = ReindexReport::default();
-    for orphan in orphan_files(catalog, backup_root)? {
+    let known = known_ids(catalog, &catalog.backup_summaries()?)?;
+    for orphan in orphan_files(&known, backup_root)? {
         let file = backup_root.join(&orphan.path);
         let skip = |why: String| (orphan.path.clone(), why);
         let restored = match (&orphan.backup_id, orphan.has_manifest) {

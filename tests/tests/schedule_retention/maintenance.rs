@@ -8,7 +8,7 @@ use nexus_e2e::reqwest::StatusCode;
 use nexus_shared::domain::{BackupId, BackupType, Role};
 use serde_json::{Value, json};
 
-use crate::{file_of, only_daily, post, seed_backup, wait_until};
+use crate::{file_of, job_status, only_daily, post, seed_backup, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -61,10 +61,11 @@ fn the_prune_deletes_what_its_dry_run_lists_and_keeps_the_newest_of_each_type() 
     let (status, accepted) = post(&app, &token, "/api/v1/prune");
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     assert_eq!(accepted["status"], "in_progress");
+    let job_id = accepted["job_id"].as_str().unwrap();
+    wait_until("the prune job", WAIT, || job_status(&app, job_id) == "Done");
+
     let catalog = app.catalog();
-    wait_until("the prune job", WAIT, || {
-        catalog.backup_summaries().unwrap().len() == kept.len()
-    });
+    assert_eq!(catalog.backup_summaries().unwrap().len(), kept.len());
 
     for id in [&old_monthly, &old_daily, &older_daily] {
         assert!(!file_of(&app, id).exists(), "{id}");

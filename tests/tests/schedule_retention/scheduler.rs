@@ -164,3 +164,29 @@ fn with_catch_up_off_a_missed_slot_stays_missed() {
 
     assert!(scheduled(&app).is_empty());
 }
+
+#[test]
+fn scheduled_backups_are_skipped_while_the_disk_check_has_paused_them() {
+    let mut app = only_daily(TestApp::builder().db_size_mb(1).without_worker(), EVERY_2S).spawn();
+    let critical = nexus_shared::alert::disk::DiskState {
+        level: nexus_shared::alert::disk::Level::Critical,
+        automatic_paused: true,
+        last_notified_at: None,
+    };
+    app.catalog().save_disk_state(&critical, 96.0).unwrap();
+
+    app.start_worker();
+    let catalog = app.catalog();
+    wait_until(
+        "a skipped slot in the audit trail",
+        Duration::from_secs(30),
+        || {
+            catalog.list_audit(50, 0).unwrap().iter().any(|a| {
+                a.action == "backup.create" && a.actor == "scheduler" && a.result == "failure"
+            })
+        },
+    );
+
+    assert!(scheduled(&app).is_empty());
+    assert!(backup_files(&app, "daily").is_empty());
+}

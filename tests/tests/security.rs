@@ -1,0 +1,94 @@
+//! Login throttling, the audit trail over the API, and secrets kept out of
+//! the logs (SPEC §9).
+
+use std::time::Duration;
+
+use nexus_e2e::reqwest::StatusCode;
+use nexus_e2e::TestApp;
+use serde_json::json;
+
+#[test]
+fn a_burst_of_wrong_passwords_is_throttled_even_for_the_right_one_and_audited() {
+    let app = TestApp::builder().without_worker().spawn();
+    for _ in 0..5 {
+        let (status, _) = app.login("admin", "not-the-password");
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    let r = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": app.admin_password}))
+        .send()
+        .unwrap();
+
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 60, "{retry_after}");
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+
+    let audit = app.catalog().list_audit(100, 0).unwrap();
+    let throttled = audit
+        .iter()
+        .filter(|a| a.action == "auth.login" && a.detail.as_deref() == Some("throttled: too many failed logins"))
+        .count();
+    assert_eq!(throttled, 1);
+    let denied = audit.iter().filter(|a| a.action == "auth.login" && a.result == "denied").count();
+    assert_eq!(denied, 6);
+}
+
+#[test]
+fn the_audit_trail_is_readable_by_admins_only_with_filters_and_its_chain_holds() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    let viewer = app.token_for_new_user("auditor", nexus_shared::domain::Role::Viewer);
+    let (_, b) = app.post_backup(&admin, &json!({"type": "manual"}));
+    app.wait_until_terminal(&admin, b["backup_id"].as_str().unwrap(), Duration::from_secs(60));
+
+    let (status, _) = app.get_json(&viewer, "/api/v1/audit-logs");
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app.get_json(&admin, "/api/v1/audit-logs?action=backup.create");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 1);
+    let entry = &body["audit_logs"][0];
+    assert_eq!(entry["actor"], "admin");
+    assert_eq!(entry["remote_addr"], "127.0.0.1");
+    assert_eq!(entry["target"], b["backup_id"]);
+    assert_eq!(entry["result"], "accepted");
+    let (_, runs) = app.get_json(&admin, "/api/v1/audit-logs?action=backup.run&actor=worker");
+    assert_eq!(runs["audit_logs"][0]["result"], "success");
+    let (status, _) = app.get_json(&admin, "/api/v1/audit-logs?from=yesterday");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let report = app.catalog().verify_audit_chain().unwrap();
+    assert_eq!(report.problem, None);
+    assert!(report.records >= 4);
+}
+
+#[test]
+fn a_full_run_logs_no_password_token_or_smtp_secret() {
+    let smtp_password = "smtp-secret-do-not-log-7731";
+    let app = TestApp::builder()
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", "9")
+        .env("SMTP_TLS", "none")
+        .env("SMTP_USER", "mailer")
+        .env("SMTP_PASSWORD", smtp_password)
+        .env("NEXUS_ALERT_TO", "ops@example.test")
+        .env("RUST_LOG", "debug")
+        .spawn();
+    let token = app.admin_token();
+    let (_, b) = app.post_backup(&token, &json!({"type": "manual"}));
+    app.wait_until_terminal(&token, b["backup_id"].as_str().unwrap(), Duration::from_secs(60));
+    app.login("admin", "a-wrong-password-to-log");
+    let r = app.client().post(app.url("/api/v1/notifications/test")).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+
+    let logs = app.logs();
+    assert!(logs.len() > 1000, "the logs were captured");
+    for secret in [app.admin_password.as_str(), token.as_str(), smtp_password, "a-wrong-password-to-log", nexus_e2e::JWT_SECRET] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
