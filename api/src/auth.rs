@@ -30,6 +30,9 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// The user's token version when issued; see `User::token_version`.
+    #[serde(default)]
+    ver: i64,
 }
 
 impl JwtKeys {
@@ -55,12 +58,13 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    pub fn issue(&self, user_id: i64) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: i64, token_version: i64) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
             exp: now + self.ttl_secs,
+            ver: token_version,
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -69,14 +73,14 @@ impl JwtKeys {
         )?)
     }
 
-    /// The user id in a valid, unexpired token.
-    fn verify(&self, token: &str) -> Option<i64> {
+    /// The user id and token version in a valid, unexpired token.
+    fn verify(&self, token: &str) -> Option<(i64, i64)> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .ok()
-            .and_then(|data| data.claims.sub.parse().ok())
+            .and_then(|data| Some((data.claims.sub.parse().ok()?, data.claims.ver)))
     }
 }
 
@@ -147,10 +151,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::InvalidToken)?;
-        let user_id = state
-            .jwt
-            .verify(token.trim())
-            .ok_or(ApiError::InvalidToken)?;
+        let (user_id, version) = state.jwt.verify(token.trim()).ok_or(ApiError::InvalidToken)?;
         // The role is read afresh, so a changed role or a removed user
         // takes effect at once.
         let user = state
@@ -160,6 +161,9 @@ impl FromRequestParts<AppState> for AuthUser {
                 CatalogError::NotFound => ApiError::InvalidToken,
                 other => other.into(),
             })?;
+        if user.token_version != version {
+            return Err(ApiError::InvalidToken); // the password changed since
+        }
         Ok(AuthUser {
             id: user.id,
             username: user.username,

@@ -13,7 +13,9 @@ pub struct Log {
 
 impl Log {
     pub fn line(&self, message: impl AsRef<str>) {
-        let stamp = Utc::now().with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S");
+        let stamp = Utc::now()
+            .with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M:%S");
         if self.to_stderr {
             eprintln!("[{stamp}] {}", message.as_ref());
         } else {

@@ -88,6 +88,17 @@ impl TestAppBuilder {
             ("NEXUS_QUEUE_HEARTBEAT_SECS", "1"),
             ("NEXUS_QUEUE_POLL_MS", "100"),
             ("RUST_LOG", "info"),
+            // Real schedules off, so no test meets a slot by chance (a
+            // disk check at the top of the hour); tests that need one set it.
+            ("NEXUS_SCHEDULE_DAILY", "off"),
+            ("NEXUS_SCHEDULE_WEEKLY", "off"),
+            ("NEXUS_SCHEDULE_MONTHLY", "off"),
+            ("NEXUS_SCHEDULE_VERIFY_ALL", "off"),
+            ("NEXUS_SCHEDULE_PRUNE_DAILY", "off"),
+            ("NEXUS_SCHEDULE_PRUNE_WEEKLY", "off"),
+            ("NEXUS_SCHEDULE_PRUNE_MONTHLY", "off"),
+            ("NEXUS_SCHEDULE_RECONCILE", "off"),
+            ("NEXUS_SCHEDULE_DISK_CHECK", "off"),
         ] {
             env.insert(k.into(), v.into());
         }

@@ -166,6 +166,7 @@ fn a_restore_brings_back_the_backups_rows_while_another_process_keeps_reading_an
     let changed = state(&app.db_path);
     assert_ne!(backed_up, changed);
     let mut reader = Reader::start(&app.db_path);
+    let reads_before = reader.report()["reads"].as_u64().unwrap();
 
     let done = restore(&app, &token, backup_id);
 
@@ -186,17 +187,22 @@ fn a_restore_brings_back_the_backups_rows_while_another_process_keeps_reading_an
     assert_eq!(integrity(&app.db_path), "ok");
     let report = reader.report();
     assert_eq!(report["errors"], 0, "the reader hit errors: {report}");
+    assert!(
+        report["reads"].as_u64().unwrap() > reads_before + 20,
+        "the reader kept reading through the restore: {report}"
+    );
+    let mut both = vec![backed_up, changed];
+    both.sort();
+    assert_eq!(
+        Reader::states(&report),
+        both,
+        "the same connection saw the changed state, then the restored one, nothing else: {report}"
+    );
     assert_eq!(
         report["current"],
         json!(backed_up),
         "the open connection sees the restored rows"
     );
-    for seen in Reader::states(&report) {
-        assert!(
-            seen == changed || seen == backed_up,
-            "the reader saw a mix: {seen:?} in {report}"
-        );
-    }
 
     // The safety copy is an ordinary, listed, successful backup of the changed state…
     let safety_id = done["safety_backup_id"].as_str().unwrap();

@@ -92,3 +92,35 @@ fn a_full_run_logs_no_password_token_or_smtp_secret() {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
+
+#[test]
+fn a_password_change_revokes_the_tokens_issued_before_it() {
+    let app = TestApp::builder().without_worker().spawn();
+    let old = app.admin_token();
+    let (status, _) = app.get_json(&old, "/api/v1/backups");
+    assert_eq!(status, StatusCode::OK);
+
+    let new_password = "a-brand-new-password-2026";
+    let hash = nexus_shared::password::hash(new_password).unwrap();
+    app.catalog().set_password("admin", &hash).unwrap();
+
+    let (status, body) = app.get_json(&old, "/api/v1/backups");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_token");
+    let (status, fresh) = app.login("admin", new_password);
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.get_json(fresh["access_token"].as_str().unwrap(), "/api/v1/backups");
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn api_answers_carry_security_headers() {
+    let app = TestApp::builder().without_worker().spawn();
+    for path in ["/healthz", "/api/v1/backups"] {
+        let r = app.client().get(app.url(path)).send().unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+}

@@ -93,7 +93,7 @@ async fn login(
     state.login_throttle.record_success(&user.username);
     entry.result = AuditResult::Success;
     state.catalog(move |c| c.append_audit(&entry)).await?;
-    let token = state.jwt.issue(user.id)?;
+    let token = state.jwt.issue(user.id, user.token_version)?;
     Ok(JsonResponse(json!({
         "access_token": token,
         "token_type": "Bearer",

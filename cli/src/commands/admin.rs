@@ -28,11 +28,19 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
-    let username = args.username.unwrap_or_else(|| env.settings.admin_user.clone());
-    let role: Role = args.role.parse().map_err(|e| CliError::usage(format!("{e}")))?;
+    let username = args
+        .username
+        .unwrap_or_else(|| env.settings.admin_user.clone());
+    let role: Role = args
+        .role
+        .parse()
+        .map_err(|e| CliError::usage(format!("{e}")))?;
     let (secret, generated) = if args.password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(anyhow::Error::from)?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(anyhow::Error::from)?;
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
         password::check_strength(&line).map_err(|why| CliError::usage(why.to_owned()))?;
         (line, false)
@@ -41,24 +49,35 @@ pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
     };
     let hash = password::hash(&secret).map_err(anyhow::Error::from)?;
     let action = if args.reset {
-        env.catalog.set_password(&username, &hash).map_err(|e| match e {
-            CatalogError::NotFound => CliError::new(FAILURE, format!("Error: there is no user {username:?}")),
-            other => anyhow::Error::from(other).into(),
-        })?;
+        env.catalog
+            .set_password(&username, &hash)
+            .map_err(|e| match e {
+                CatalogError::NotFound => {
+                    CliError::new(FAILURE, format!("Error: there is no user {username:?}"))
+                }
+                other => anyhow::Error::from(other).into(),
+            })?;
         "user.reset_password"
     } else {
-        env.catalog.create_user(&username, &hash, role).map_err(|e| match e {
-            CatalogError::Conflict(_) => CliError::new(
-                FAILURE,
-                format!("Error: user {username:?} exists already; use --reset to set a new password"),
-            ),
-            other => anyhow::Error::from(other).into(),
-        })?;
+        env.catalog
+            .create_user(&username, &hash, role)
+            .map_err(|e| match e {
+                CatalogError::Conflict(_) => CliError::new(
+                    FAILURE,
+                    format!(
+                        "Error: user {username:?} exists already; use --reset to set a new password"
+                    ),
+                ),
+                other => anyhow::Error::from(other).into(),
+            })?;
         "user.create"
     };
-    let mut entry = AuditEntry::system(AuditSource::Cli, action, AuditResult::Success).target(username.clone());
+    let mut entry =
+        AuditEntry::system(AuditSource::Cli, action, AuditResult::Success).target(username.clone());
     entry.actor = nexus_shared::os_user();
-    env.catalog.append_audit(&entry).map_err(anyhow::Error::from)?;
+    env.catalog
+        .append_audit(&entry)
+        .map_err(anyhow::Error::from)?;
     if generated {
         println!("User '{username}' ({role}): password {secret}");
         println!("Shown only this once: keep it now.");

@@ -1,13 +1,23 @@
 //! The subcommands. Each module does one; this one parses and dispatches.
 
 mod admin;
+mod audit;
 mod backup;
+mod delete;
 mod list;
+mod prune;
+mod reconcile;
+mod reindex;
+mod restore;
+mod show;
 mod status;
+mod verify;
+
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use nexus_shared::catalog::Catalog;
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Catalog, CreatedBy};
 use nexus_shared::queue::Queue;
 use nexus_shared::settings::{DEFAULT_CONFIG_TOML, Settings};
 
@@ -17,7 +27,7 @@ use crate::exit::{CliError, EXIT_CODES_HELP};
 #[command(
     name = "nexus-backup",
     version,
-    about = "Nexus Backup: back up, list and inspect backups of itsm_nexus.db",
+    about = "Nexus Backup: back up, verify, restore and inspect backups of itsm_nexus.db",
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
@@ -32,11 +42,30 @@ enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Backup(backup::Args),
     /// List backups, newest first.
-    List(list::ListArgs),
-    /// Show one backup.
-    Show(list::ShowArgs),
-    /// Storage, queue and worker status, and the newest backup of each type.
+    List(list::Args),
+    /// Show one backup and its last verification.
+    Show(show::Args),
+    /// Verify a backup's file (or every successful backup's) with the five checks.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(verify::Args),
+    /// Delete a backup: file, manifest and record (the newest of a type and
+    /// the last backup are refused).
+    Delete(delete::Args),
+    /// Restore a backup into the live database (with a safety backup first),
+    /// or into a new file with --to.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Restore(restore::Args),
+    /// Delete the expired daily, weekly and monthly backups.
+    Prune(prune::Args),
+    /// Compare the backup folder with the catalog and report the differences.
+    Reconcile(reconcile::Args),
+    /// Rebuild the records of backup files the catalog lost, from their manifests.
+    Reindex(reindex::Args),
+    /// Storage, queue and worker status, next schedules, newest backup of each type.
     Status(status::Args),
+    /// Check or export the audit trail.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Create the first admin (or another user), or reset a password.
     CreateAdmin(admin::Args),
     /// Print a commented configuration file with every default.
@@ -53,8 +82,12 @@ pub struct Env {
 impl Env {
     pub async fn open() -> Result<Env, CliError> {
         let settings = Settings::load().context("cannot load the configuration")?;
-        let catalog = Catalog::open(&settings.catalog_path())
-            .with_context(|| format!("cannot open the catalog {}", settings.catalog_path().display()))?;
+        let catalog = Catalog::open(&settings.catalog_path()).with_context(|| {
+            format!(
+                "cannot open the catalog {}",
+                settings.catalog_path().display()
+            )
+        })?;
         let queue = Queue::open(&settings.queue_path(), &settings.queue)
             .await
             .context("cannot open the job queue")?;
@@ -63,6 +96,39 @@ impl Env {
             catalog,
             queue,
         })
+    }
+
+    /// Whether a worker has beaten its heart lately.
+    pub async fn worker_alive(&self) -> Result<bool, CliError> {
+        let alive = self
+            .queue
+            .live_workers(worker_silence(self))
+            .await
+            .context("cannot read the workers' heartbeats")?;
+        Ok(alive > 0)
+    }
+}
+
+/// How long a worker may be silent before it counts as gone.
+pub fn worker_silence(env: &Env) -> Duration {
+    let q = &env.settings.queue;
+    Duration::from_secs(q.heartbeat_secs * u64::from(q.missed_heartbeats) + 1)
+}
+
+/// An audit entry for something the operator did from the command line:
+/// the OS user is the actor.
+pub fn cli_audit(action: &'static str, result: AuditResult) -> AuditEntry {
+    AuditEntry {
+        actor: nexus_shared::os_user(),
+        ..AuditEntry::system(AuditSource::Cli, action, result)
+    }
+}
+
+/// The OS user, as the requester of a verification or restore.
+pub fn cli_user() -> CreatedBy {
+    CreatedBy {
+        id: None,
+        username: nexus_shared::os_user(),
     }
 }
 
@@ -73,9 +139,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Backup(args) => backup::run(&Env::open().await?, args).await,
-        Command::List(args) => list::list(&Env::open().await?, args),
-        Command::Show(args) => list::show(&Env::open().await?, args),
+        Command::List(args) => list::run(&Env::open().await?, args),
+        Command::Show(args) => show::run(&Env::open().await?, args),
+        Command::Verify(args) => verify::run(&Env::open().await?, args).await,
+        Command::Delete(args) => delete::run(&Env::open().await?, args).await,
+        Command::Restore(args) => restore::run(&Env::open().await?, args).await,
+        Command::Prune(args) => prune::run(&Env::open().await?, args).await,
+        Command::Reconcile(args) => reconcile::run(&Env::open().await?, args).await,
+        Command::Reindex(args) => reindex::run(&Env::open().await?, args).await,
         Command::Status(args) => status::run(&Env::open().await?, args).await,
+        Command::Audit(command) => audit::run(&Env::open().await?, command).await,
         Command::CreateAdmin(args) => admin::run(&Env::open().await?, args),
     }
+}
+
+/// Runs blocking catalog or file work off the async threads.
+pub async fn blocking<T, F>(f: F) -> Result<T, CliError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CliError::from(anyhow::Error::from(e)))
 }

@@ -1,35 +1,53 @@
-//! `status`: is the service healthy? Storage, queue, workers, newest backups.
+//! `status`: is the service healthy? Storage, queue, workers, the next
+//! run of each schedule and the newest backup of each type. `--json`:
+//! `{"database", "backup_root", "storage": {total_bytes, used_bytes,
+//! available_bytes, used_percent} | null, "workers_alive", "worker_alive",
+//! "queue_depth", "schedules": [{name, next_run}…], "latest": {<type>:
+//! <backup> | null}}`.
 
-use std::time::Duration;
-
+use chrono::Utc;
 use nexus_shared::catalog::BackupFilter;
 use nexus_shared::domain::{BackupStatus, BackupType};
-use nexus_shared::fsutil::{filesystem_usage, human_size};
+use nexus_shared::fsutil::{disk_usage, human_size};
+use nexus_shared::schedule::Schedule;
+use serde_json::{Map, Value, json};
 
-use super::Env;
+use super::{Env, worker_silence};
 use crate::exit::CliError;
+use crate::json::local_time;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print the status as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
-pub async fn run(env: &Env, _args: Args) -> Result<(), CliError> {
+pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
     let s = &env.settings;
-    println!("Database:     {}", s.db_path.display());
-    println!("Backup root:  {}", s.backup_root.display());
-    match filesystem_usage(&s.backup_root) {
-        Ok((total, used)) => println!(
-            "Storage:      {} used of {} ({:.1}%)",
-            human_size(used),
-            human_size(total),
-            used as f64 * 100.0 / total.max(1) as f64
-        ),
-        Err(e) => println!("Storage:      unknown ({e})"),
-    }
-    let within = Duration::from_secs(s.queue.heartbeat_secs * u64::from(s.queue.missed_heartbeats));
-    let workers = env.queue.live_workers(within).await.map_err(anyhow::Error::from)?;
-    let pending = env.queue.pending_jobs().await.map_err(anyhow::Error::from)?;
-    println!("Workers:      {workers} alive");
-    println!("Queue:        {pending} job(s) waiting or running");
+    let tz = s.tz();
+    let storage = disk_usage(&s.backup_root);
+    let workers = env
+        .queue
+        .live_workers(worker_silence(env))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let pending = env
+        .queue
+        .pending_jobs()
+        .await
+        .map_err(anyhow::Error::from)?;
+    let now = Utc::now();
+    let schedules: Vec<(&str, Option<String>)> = Schedule::all(&s.schedule)
+        .iter()
+        .map(|sc| {
+            (
+                sc.name,
+                sc.next_run(now, tz).map(|t| local_time(t.to_utc(), tz)),
+            )
+        })
+        .collect();
+    let mut latest = Vec::new();
     for t in BackupType::ALL {
         let filter = BackupFilter {
             backup_type: Some(t),
@@ -37,17 +55,74 @@ pub async fn run(env: &Env, _args: Args) -> Result<(), CliError> {
             limit: 1,
             offset: 0,
         };
-        let (latest, _) = env.catalog.list_backups(&filter).map_err(anyhow::Error::from)?;
-        let line = latest
-            .first()
-            .map(|r| {
+        let (records, _) = env
+            .catalog
+            .list_backups(&filter)
+            .map_err(anyhow::Error::from)?;
+        latest.push((t, records.into_iter().next()));
+    }
+
+    if args.json {
+        let latest: Map<String, Value> = latest
+            .iter()
+            .map(|(t, r)| {
+                let value = r.as_ref().map(|r| crate::json::backup(r, s));
+                (t.as_str().to_owned(), value.unwrap_or_default())
+            })
+            .collect();
+        let schedules: Vec<Value> = schedules
+            .iter()
+            .map(|(name, next)| json!({ "name": name, "next_run": next }))
+            .collect();
+        crate::json::print(&json!({
+            "database": s.db_path.display().to_string(),
+            "backup_root": s.backup_root.display().to_string(),
+            "storage": storage.ok(),
+            "workers_alive": workers,
+            "worker_alive": workers > 0,
+            "queue_depth": pending,
+            "schedules": schedules,
+            "latest": latest,
+        }));
+        return Ok(());
+    }
+
+    println!("Database:     {}", s.db_path.display());
+    println!("Backup root:  {}", s.backup_root.display());
+    match storage {
+        Ok(u) => println!(
+            "Storage:      {} used of {} ({:.1}%), {} available",
+            human_size(u.used_bytes),
+            human_size(u.total_bytes),
+            u.used_percent,
+            human_size(u.available_bytes)
+        ),
+        Err(e) => println!("Storage:      unknown ({e})"),
+    }
+    println!(
+        "Workers:      {workers} alive{}",
+        if workers == 0 {
+            " (backups run in the CLI; nothing runs on schedule)"
+        } else {
+            ""
+        }
+    );
+    println!("Queue:        {pending} job(s) waiting or running");
+    println!("Next runs:");
+    for (name, next) in &schedules {
+        println!("  {:<14} {}", name, next.as_deref().unwrap_or("off"));
+    }
+    for (t, record) in &latest {
+        let line = record.as_ref().map_or_else(
+            || "none".to_owned(),
+            |r| {
                 format!(
                     "{} ({})",
                     r.id,
-                    r.started_at.with_timezone(&s.tz()).format("%Y-%m-%d %H:%M:%S")
+                    r.started_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
                 )
-            })
-            .unwrap_or_else(|| "none".into());
+            },
+        );
         println!("Latest {:<15} {line}", format!("{t}:"));
     }
     Ok(())

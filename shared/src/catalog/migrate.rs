@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_audit_chain",
         include_str!("../../../migrations/0006_audit_chain.sql"),
     ),
+    (
+        "0007_token_version",
+        include_str!("../../../migrations/0007_token_version.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

@@ -12,15 +12,19 @@ pub struct User {
     pub role: Role,
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// Tokens carry this; a password change increments it, revoking them.
+    pub token_version: i64,
 }
 
 impl User {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String)> {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, i64)> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
     }
 }
 
-fn to_user((id, username, role, password_hash): (i64, String, String, String)) -> Result<User> {
+fn to_user(
+    (id, username, role, password_hash, token_version): (i64, String, String, String, i64),
+) -> Result<User> {
     let role = role
         .parse()
         .map_err(|e| CatalogError::Corrupt(format!("user {username}: {e}")))?;
@@ -29,6 +33,7 @@ fn to_user((id, username, role, password_hash): (i64, String, String, String)) -
         username,
         role,
         password_hash,
+        token_version,
     })
 }
 
@@ -57,6 +62,7 @@ impl Catalog {
             username: username.to_owned(),
             role,
             password_hash: password_hash.to_owned(),
+            token_version: 0,
         })
     }
 
@@ -86,14 +92,16 @@ impl Catalog {
             username: username.to_owned(),
             role,
             password_hash: password_hash.to_owned(),
+            token_version: 0,
         }))
     }
 
-    /// Replaces a user's password hash; `NotFound` if there is no such user.
+    /// Replaces a user's password hash and revokes their tokens; `NotFound`
+    /// if there is no such user.
     pub fn set_password(&self, username: &str, password_hash: &str) -> Result<()> {
         let conn = self.connect()?;
         let updated = conn.execute(
-            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            "UPDATE users SET password_hash = ?2, token_version = token_version + 1 WHERE username = ?1",
             (username, password_hash),
         )?;
         if updated == 0 {
@@ -106,7 +114,7 @@ impl Catalog {
         let conn = self.connect()?;
         let row = conn
             .query_row(
-                "SELECT id, username, role, password_hash FROM users WHERE username = ?1",
+                "SELECT id, username, role, password_hash, token_version FROM users WHERE username = ?1",
                 [username],
                 User::from_row,
             )
@@ -118,7 +126,7 @@ impl Catalog {
         let conn = self.connect()?;
         let row = conn
             .query_row(
-                "SELECT id, username, role, password_hash FROM users WHERE id = ?1",
+                "SELECT id, username, role, password_hash, token_version FROM users WHERE id = ?1",
                 [id],
                 User::from_row,
             )

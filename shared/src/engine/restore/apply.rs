@@ -16,7 +16,10 @@ use crate::fsutil;
 pub struct Applied {
     pub pages: u64,
     pub bytes: u64,
+    /// The write transaction: the application's writers waited this long.
     pub duration: Duration,
+    /// Moving the WAL into the database file afterwards, which blocks no one.
+    pub checkpoint: Duration,
 }
 
 /// [`apply`] failed. SQLite rolls back a write that did not complete, so
@@ -81,6 +84,7 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
     };
     match result {
         Ok(pages) => {
+            let duration = started.elapsed();
             if wal {
                 truncate_wal(&dst);
             }
@@ -90,7 +94,8 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
             Ok(Applied {
                 pages: pages.max(0) as u64,
                 bytes: (pages.max(0) as u64) * page_size.max(0) as u64,
-                duration: started.elapsed(),
+                duration,
+                checkpoint: started.elapsed() - duration,
             })
         }
         Err(mut error) => {
@@ -143,21 +148,36 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA schema_version", [], |r| r.get(0))
 }
 
-/// Moves the WAL into the database file and truncates it, without waiting:
-/// if the application is reading or writing, SQLite finishes it later.
+/// Moves the WAL into the database file and truncates it, without making
+/// anyone wait: the copy is a passive checkpoint, which takes no lock the
+/// application needs (otherwise the application's next commit would run
+/// it, and wait for it); the truncation only happens if nobody is using the
+/// WAL at that moment, else SQLite reuses the WAL from its start later.
 fn truncate_wal(conn: &Connection) {
     let _ = conn.busy_timeout(Duration::ZERO);
-    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    }) {
-        Ok((0, _, _)) => {}
-        Ok((_, log, done)) => {
-            tracing::debug!(log, done, "the WAL is in use; SQLite checkpoints it later")
+    for mode in ["PASSIVE", "TRUNCATE"] {
+        let result = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        match result {
+            Ok((0, log, done)) if log == done => {}
+            Ok((_, log, done)) => {
+                tracing::debug!(
+                    mode,
+                    log,
+                    done,
+                    "the WAL is in use; SQLite checkpoints it later"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(mode, error = %e, "checkpoint after the restore did not run");
+                return;
+            }
         }
-        Err(e) => tracing::debug!(error = %e, "checkpoint after the restore did not run"),
     }
 }

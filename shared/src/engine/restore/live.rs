@@ -183,7 +183,9 @@ impl RestoreRunner<'_> {
             ));
         }
         self.enter(record, RestorePhase::Apply)?;
-        match apply(copy.path(), live, LOCK_WAIT) {
+        let applied = apply(copy.path(), live, LOCK_WAIT);
+        drop(copy);
+        match applied {
             Ok(applied) => self.audit(
                 record,
                 "restore.apply",
@@ -210,7 +212,6 @@ impl RestoreRunner<'_> {
                 ));
             }
         }
-        drop(copy);
 
         self.enter(record, RestorePhase::PostCheck)?;
         if let Err(e) = injected_failure("apply").and_then(|()| check_live(live)) {

@@ -1,0 +1,155 @@
+//! Waiting for a backup: following the one a worker runs through the
+//! catalog, or running it in this process through the same lease. Either
+//! way the guide's log lines come out in the same order.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nexus_shared::alert::Alert;
+use nexus_shared::catalog::{AuditSource, BackupRecord};
+use nexus_shared::domain::{BackupId, BackupStatus, Phase};
+use nexus_shared::engine::{EngineError, Event, Observer};
+use nexus_shared::queue::Job;
+use nexus_shared::runner::{RunOutcome, Runner, log_lines};
+
+use super::super::{Env, worker_silence};
+use crate::exit::CliError;
+use crate::log::Log;
+use crate::progress::Progress;
+
+/// Follows a backup that a worker runs, printing a line as each phase
+/// starts (the integrity check runs beside the compression and is known
+/// to be OK once the backup is being finalized). If the workers all go
+/// away, finishes it here.
+pub async fn follow(
+    env: &Env,
+    id: &BackupId,
+    log: Log,
+    progress: &Progress,
+) -> Result<BackupRecord, CliError> {
+    const ORDER: [Phase; 4] = [
+        Phase::Snapshot,
+        Phase::IntegrityCheck,
+        Phase::Compress,
+        Phase::Finalize,
+    ];
+    let mut printed = 0;
+    let mut checked_workers_at = Instant::now();
+    loop {
+        let record = env.catalog.get_backup(id).map_err(anyhow::Error::from)?;
+        let reached = match record.status {
+            BackupStatus::Success => ORDER.len(),
+            _ => ORDER
+                .iter()
+                .position(|p| *p == record.phase)
+                .map_or(0, |i| i + 1),
+        };
+        while printed < reached {
+            let line = match ORDER[printed] {
+                Phase::Snapshot => "Creating backup...",
+                Phase::IntegrityCheck => "Running integrity check...",
+                Phase::Compress => "Compressing backup...",
+                _ => "Integrity check: OK",
+            };
+            progress.line(log, line);
+            printed += 1;
+        }
+        progress.set(record.progress_percent, record.phase.as_str());
+        if record.status.is_terminal() {
+            return Ok(record);
+        }
+        if checked_workers_at.elapsed() > Duration::from_secs(2) {
+            checked_workers_at = Instant::now();
+            let alive = env
+                .queue
+                .live_workers(worker_silence(env))
+                .await
+                .map_err(anyhow::Error::from)?;
+            if alive == 0 {
+                progress.line(
+                    log,
+                    "The worker stopped: finishing the backup in this process",
+                );
+                return run_here(env, id, log, progress).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Prints the guide's log lines for engine events (the pre-flight lines
+/// were printed already) and moves the bar.
+struct Lines<'a> {
+    log: Log,
+    progress: &'a Progress,
+}
+
+impl Observer for Lines<'_> {
+    fn event(&mut self, event: Event<'_>) -> Result<(), EngineError> {
+        match event {
+            Event::PhaseStarted(phase) => self
+                .progress
+                .set(phase.overall_percent(0.0), phase.as_str()),
+            Event::Progress(phase, fraction) => self
+                .progress
+                .set(phase.overall_percent(fraction), phase.as_str()),
+            _ => {}
+        }
+        if !matches!(event, Event::Preflight(_) | Event::Compressed { .. }) {
+            for line in log_lines(&event) {
+                self.progress.line(self.log, line);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the backup in this process, through the same lease as a worker.
+pub async fn run_here(
+    env: &Env,
+    id: &BackupId,
+    log: Log,
+    progress: &Progress,
+) -> Result<BackupRecord, CliError> {
+    let owner = format!(
+        "cli@{}:{}/{}",
+        nexus_shared::os_user(),
+        std::process::id(),
+        ulid::Ulid::generate()
+    );
+    loop {
+        let outcome = tokio::task::block_in_place(|| {
+            Runner {
+                catalog: &env.catalog,
+                settings: &env.settings,
+                owner: owner.clone(),
+                audit_source: AuditSource::Cli,
+            }
+            .run(id, &mut Lines { log, progress })
+        })
+        .map_err(anyhow::Error::from)?;
+        match outcome {
+            RunOutcome::HeldElsewhere { .. } => {
+                // A dead worker's lease: wait for it to expire.
+                tokio::time::sleep(env.settings.lease_ttl() / 3).await;
+            }
+            RunOutcome::Failed(e) => {
+                // Mailed by the next worker that runs; never fails this command further.
+                let alert = Alert::BackupFailed {
+                    backup_id: id.to_string(),
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    at: Utc::now(),
+                };
+                if let Err(e) = env.queue.push(Job::Alert { alert }, None).await {
+                    progress.line(
+                        log,
+                        format!("Warning: cannot enqueue the failure alert: {e}"),
+                    );
+                }
+                return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
+            }
+            _ => return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `show`: one backup, with its last finished verification; `--json`
+//! gives the API's backup shape with `last_verification`.
+
+use nexus_shared::catalog::{BackupRecord, CatalogError};
+use nexus_shared::domain::BackupId;
+use nexus_shared::fsutil::human_size;
+
+use super::Env;
+use crate::exit::{CliError, FAILURE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A backup id, BKP-YYYYMMDD-HHMMSS-<type>.
+    id: String,
+    /// Print the backup as JSON (the API's shape).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
+    let id = parse_id(&args.id)?;
+    let record = get(env, &id)?;
+    let last = env
+        .catalog
+        .last_verifications(std::slice::from_ref(&id))
+        .map_err(anyhow::Error::from)?
+        .remove(&id);
+    let tz = env.settings.tz();
+    if args.json {
+        let mut value = crate::json::backup(&record, &env.settings);
+        value["last_verification"] = last
+            .map(|v| crate::json::verification(&v, tz))
+            .unwrap_or_default();
+        crate::json::print(&value);
+        return Ok(());
+    }
+    print_record(env, &record);
+    if let Some(v) = last {
+        let at = v.checked_at.unwrap_or(v.started_at).with_timezone(&tz);
+        println!(
+            "Verified:     {} at {} ({})",
+            v.status.as_str().to_uppercase(),
+            at.format("%Y-%m-%d %H:%M:%S %Z"),
+            v.check_id
+        );
+    }
+    Ok(())
+}
+
+/// A backup id from the command line, or a usage error.
+pub fn parse_id(raw: &str) -> Result<BackupId, CliError> {
+    BackupId::parse(raw).map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// The record of `id`, or "no backup" (exit 5).
+pub fn get(env: &Env, id: &BackupId) -> Result<BackupRecord, CliError> {
+    env.catalog.get_backup(id).map_err(|e| match e {
+        CatalogError::NotFound => CliError::new(FAILURE, format!("Error: no backup {id}")),
+        other => anyhow::Error::from(other).into(),
+    })
+}
+
+fn print_record(env: &Env, r: &BackupRecord) {
+    let tz = env.settings.tz();
+    let time = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    };
+    println!("Backup:       {}", r.id);
+    println!(
+        "Status:       {} ({} {}%)",
+        r.status, r.phase, r.progress_percent
+    );
+    println!(
+        "File:         {}",
+        env.settings.backup_root.join(&r.file_path).display()
+    );
+    if let (Some(original), Some(size)) = (r.original_size, r.file_size) {
+        println!(
+            "Size:         {} -> {}",
+            human_size(original),
+            human_size(size)
+        );
+    }
+    if let Some(checksum) = &r.checksum {
+        println!("Checksum:     {checksum}");
+    }
+    println!("Created by:   {}", r.created_by.username);
+    println!("Started:      {}", time(r.started_at));
+    if let Some(done) = r.completed_at {
+        println!("Completed:    {}", time(done));
+    }
+    if let Some(d) = &r.description {
+        println!("Description:  {d}");
+    }
+    if let Some(e) = &r.error {
+        println!("Error:        {}: {}", e.code, e.message);
+    }
+}
