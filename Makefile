@@ -11,7 +11,7 @@ run:
 ## make test: every test (unit, end-to-end with real processes)
 test:
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 ## make lint: formatting and clippy, warnings as errors
 lint:

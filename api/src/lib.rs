@@ -19,8 +19,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use nexus_shared::catalog::Catalog;
-use nexus_shared::queue::Queue;
 use nexus_shared::settings::Settings;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -33,15 +31,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// Opens the catalog and the queue, loads the JWT keys.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let catalog = {
-        let path = settings.catalog_path();
-        tokio::task::spawn_blocking(move || Catalog::open(&path))
-            .await?
-            .context("cannot open the catalog")?
-    };
-    let queue = Queue::open(&settings.queue_path(), &settings.queue)
-        .await
-        .context("cannot open the job queue")?;
+    let (catalog, queue) = nexus_shared::stores::open(&settings).await?;
     let jwt = JwtKeys::load(&settings).context("cannot load the JWT secret")?;
     Ok(AppState {
         settings: Arc::new(settings),

@@ -90,13 +90,14 @@ pub fn filesystem_usage(path: &Path) -> io::Result<(u64, u64)> {
     Ok((total, total.saturating_sub(free)))
 }
 
-/// `12.5 MB`, `3.2 GB`: sizes as the guide prints them (decimal units).
+/// `12.5 MB`, `3.2 GB`: sizes as the guide prints them, in units of 1024
+/// (its §4.3 example shows 20971520 bytes as `20 MB`).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
         unit += 1;
     }
     if unit == 0 {
@@ -115,9 +116,10 @@ mod tests {
     #[test]
     fn sizes_read_like_the_guide() {
         assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(12_500_000), "12.5 MB");
-        assert_eq!(human_size(20_000_000), "20 MB");
-        assert_eq!(human_size(3_200_000_000), "3.2 GB");
+        assert_eq!(human_size(20_971_520), "20 MB");
+        assert_eq!(human_size(10_485_760), "10 MB");
+        assert_eq!(human_size(13_107_200), "12.5 MB");
+        assert_eq!(human_size(3_435_973_837), "3.2 GB");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod signals;
+pub mod stores;
 
 /// The name of the operating-system user running this process, for audit
 /// entries of CLI actions.

@@ -1,7 +1,8 @@
 //! `make bench`: one backup of a ~1 GB generated ITSM database by the real
 //! release worker, next to the guide's own pipeline on the same file
 //! (`sqlite3 .backup`, `integrity_check`, `gzip -6`, `sha256sum`), as a
-//! ratio measured in the same run, plus the worker's peak memory.
+//! ratio measured in the same run, plus the worker's peak memory; then
+//! verify and restore of that backup next to their shell equivalents.
 //!
 //! `NEXUS_BENCH_MB` sets the database size (default 1000).
 
@@ -10,7 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use nexus_shared::catalog::{Catalog, CreatedBy, NewBackup};
+use nexus_shared::catalog::{BackupRecord, Catalog, CreatedBy, NewBackup};
+use nexus_shared::engine::{restore, verify};
 use nexus_shared::domain::BackupType;
 use nexus_shared::fsutil::human_size;
 use nexus_shared::queue::{Job, Queue};
@@ -67,7 +69,70 @@ fn main() -> anyhow::Result<()> {
     );
     println!("\nspeed-up over the guide's pipeline: {:.2}x", secs(baseline.elapsed) / secs(ours.elapsed));
     println!("worker peak memory (VmHWM): {}", human_size(ours.peak_rss_bytes));
+
+    let file = PathBuf::from(&ours.file);
+    let (ours_verify, shell_verify) = verify_side_by_side(&ours.record, &file, scratch.path())?;
+    let (ours_restore, shell_restore) = restore_side_by_side(&ours.record, &file, &db, scratch.path())?;
+    println!("\n== verify and restore of that backup ==");
+    println!("{:<74} {:>8} {:>8}", "", "seconds", "vs shell");
+    println!("{:<74} {:>8.2} {:>8}", "shell verify (sha256sum, gzip -t, gunzip -c, integrity_check)", secs(shell_verify), "1.00x");
+    println!("{:<74} {:>8.2} {:>7.2}x", "nexus verify (the five checks, one pass + integrity_check)", secs(ours_verify), secs(shell_verify) / secs(ours_verify));
+    println!("{:<74} {:>8.2} {:>8}", "shell restore (gunzip -c, sqlite3 .restore, integrity_check)", secs(shell_restore), "1.00x");
+    println!("{:<74} {:>8.2} {:>7.2}x", "nexus restore (verified decompression, apply, integrity_check)", secs(ours_restore), secs(shell_restore) / secs(ours_restore));
     Ok(())
+}
+
+/// The five checks of the engine against the shell's equivalent.
+fn verify_side_by_side(record: &BackupRecord, file: &Path, scratch: &Path) -> anyhow::Result<(Duration, Duration)> {
+    let expected = verify::Expected {
+        file_size: record.file_size.unwrap_or(0),
+        checksum: record.checksum.clone().unwrap_or_default(),
+        original_size: record.original_size,
+        raw_checksum: record.raw_checksum.clone(),
+    };
+    let t = Instant::now();
+    let report = verify::verify_backup(file, &expected, &verify::Scratch::new(scratch));
+    let ours = t.elapsed();
+    anyhow::ensure!(report.passed, "the backup failed verification: {:?}", report.checks);
+    println!("shell verify:");
+    let copy = scratch.join("verify.db");
+    let mut shell = timed("sha256sum", Command::new("sha256sum").arg(file))?;
+    shell += timed("gzip -t", Command::new("gzip").arg("-t").arg(file))?;
+    shell += timed(
+        "gunzip -c",
+        Command::new("sh").arg("-c").arg(format!("gunzip -c '{}' > '{}'", file.display(), copy.display())),
+    )?;
+    shell += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&copy).arg("PRAGMA integrity_check"))?;
+    std::fs::remove_file(&copy)?;
+    Ok((ours, shell))
+}
+
+/// Restoring the backup over a copy of the database, both ways.
+fn restore_side_by_side(record: &BackupRecord, file: &Path, db: &Path, scratch: &Path) -> anyhow::Result<(Duration, Duration)> {
+    let live = scratch.join("live.db");
+    std::fs::copy(db, &live)?;
+    let expected = restore::Expected {
+        checksum: record.checksum.as_deref().unwrap_or_default(),
+        raw_checksum: record.raw_checksum.as_deref(),
+        original_size: record.original_size,
+    };
+    let t = Instant::now();
+    let copy = restore::verify_into(file, &expected, &scratch.join("restore-copy.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    restore::apply(copy.path(), &live, Duration::from_secs(30)).map_err(|f| anyhow::anyhow!("{}", f.error))?;
+    restore::check_live(&live).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ours = t.elapsed();
+    drop(copy);
+    println!("shell restore:");
+    let raw = scratch.join("restore-shell.db");
+    let mut shell = timed(
+        "gunzip -c",
+        Command::new("sh").arg("-c").arg(format!("gunzip -c '{}' > '{}'", file.display(), raw.display())),
+    )?;
+    shell += timed("sqlite3 .restore", Command::new("sqlite3").arg(&live).arg(format!(".restore '{}'", raw.display())))?;
+    shell += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&live).arg("PRAGMA integrity_check"))?;
+    std::fs::remove_file(&raw)?;
+    std::fs::remove_file(&live)?;
+    Ok((ours, shell))
 }
 
 /// A shell pipeline's total time and output size.
@@ -125,6 +190,8 @@ struct WorkerRun {
     elapsed: Duration,
     gz_bytes: u64,
     peak_rss_bytes: u64,
+    file: String,
+    record: BackupRecord,
 }
 
 /// Starts the release worker, enqueues one backup and waits for success.
@@ -186,6 +253,8 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
         elapsed,
         gz_bytes: done.file_size.unwrap_or(0),
         peak_rss_bytes,
+        file: settings.backup_root.join(&done.file_path).display().to_string(),
+        record: done,
     })
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nexus_e2e::reqwest::StatusCode;
+use nexus_e2e::smtp::SmtpSink;
 use nexus_e2e::{TestApp, integrity, run_tool};
 use nexus_shared::catalog::{CreatedBy, ErrorInfo, LIVE_DATABASE, NewBackup};
 use nexus_shared::domain::{BackupType, Phase, Role};
@@ -254,8 +255,14 @@ fn a_restore_brings_back_the_backups_rows_while_another_process_keeps_reading_an
 }
 
 #[test]
-fn a_corrupted_backup_is_refused_before_the_live_database_is_touched() {
-    let app = TestApp::spawn();
+fn a_corrupted_backup_is_refused_before_the_live_database_is_touched_and_mailed_about() {
+    let sink = SmtpSink::start(None);
+    let app = TestApp::builder()
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", &sink.port.to_string())
+        .env("SMTP_TLS", "none")
+        .env("NEXUS_ALERT_TO", "ops@example.test")
+        .spawn();
     let token = app.admin_token();
     let backup = backup_now(&app, &token);
     let backup_id = backup["backup_id"].as_str().unwrap();
@@ -283,6 +290,12 @@ fn a_corrupted_backup_is_refused_before_the_live_database_is_touched() {
     let actions = audit_actions(&app);
     assert!(has(&actions, "restore.verify", "failure"), "{actions:?}");
     assert!(has(&actions, "restore.run", "failure"), "{actions:?}");
+    let mail = &sink.wait_for(1, Duration::from_secs(20))[0];
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("Restore failed") && subject.contains(backup_id),
+        "{mail}"
+    );
 }
 
 #[test]

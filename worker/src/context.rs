@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use nexus_shared::catalog::Catalog;
 use nexus_shared::queue::Queue;
 use nexus_shared::settings::Settings;
@@ -19,15 +18,7 @@ pub struct JobContext {
 
 impl JobContext {
     pub async fn open(settings: Settings) -> anyhow::Result<JobContext> {
-        let catalog = {
-            let path = settings.catalog_path();
-            tokio::task::spawn_blocking(move || Catalog::open(&path))
-                .await?
-                .context("cannot open the catalog")?
-        };
-        let queue = Queue::open(&settings.queue_path(), &settings.queue)
-            .await
-            .context("cannot open the job queue")?;
+        let (catalog, queue) = nexus_shared::stores::open(&settings).await?;
         let host = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())

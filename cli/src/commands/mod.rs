@@ -82,15 +82,9 @@ pub struct Env {
 impl Env {
     pub async fn open() -> Result<Env, CliError> {
         let settings = Settings::load().context("cannot load the configuration")?;
-        let catalog = Catalog::open(&settings.catalog_path()).with_context(|| {
-            format!(
-                "cannot open the catalog {}",
-                settings.catalog_path().display()
-            )
-        })?;
-        let queue = Queue::open(&settings.queue_path(), &settings.queue)
+        let (catalog, queue) = nexus_shared::stores::open(&settings)
             .await
-            .context("cannot open the job queue")?;
+            .map_err(anyhow::Error::from)?;
         Ok(Env {
             settings,
             catalog,

@@ -82,7 +82,10 @@ impl EngineError {
     pub fn io(context: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();
         match source.kind() {
-            io::ErrorKind::PermissionDenied => EngineError::PermissionDenied { path, source },
+            // Writing to a read-only mount is, to an operator, "not allowed here".
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                EngineError::PermissionDenied { path, source }
+            }
             io::ErrorKind::StorageFull => EngineError::InsufficientDiskSpace {
                 required: 0,
                 available: crate::fsutil::available_bytes(path.parent().unwrap_or(&path))

@@ -59,7 +59,10 @@ pub enum RestoreOutcome {
         safety_backup_id: BackupId,
     },
     /// Recorded as a failure with this error.
-    Failed(ErrorInfo),
+    Failed {
+        backup_id: BackupId,
+        error: ErrorInfo,
+    },
     /// Nothing to do: the restore had already ended.
     AlreadyFinished(BackupStatus),
     /// Another runner holds a live lease on it.
@@ -131,12 +134,15 @@ impl RestoreRunner<'_> {
             Err(Stop::Failed(error)) => {
                 self.catalog
                     .finish_restore(id, Some(&self.owner), Some(&error))?;
-                // alert: a failed restore (and above all `rollback_failed`)
-                // must reach the operators by mail; the alerts job hooks in here.
+                // alert: the caller mails this outcome (`Alert::RestoreFailed`):
+                // the worker's restore job does; a CLI running it in-process must.
                 tracing::error!(restore_id = %id, backup_id = %record.backup_id, code = %error.code, message = %error.message, "restore failed");
                 let detail = format!("{}: {}", error.code, error.message);
                 self.audit(&record, "restore.run", AuditResult::Failure, detail);
-                Ok(RestoreOutcome::Failed(error))
+                Ok(RestoreOutcome::Failed {
+                    backup_id: record.backup_id,
+                    error,
+                })
             }
             Err(Stop::HandedOver(reason)) => Ok(RestoreOutcome::HandedOver(reason)),
             Err(Stop::Catalog(e)) => Err(e),

@@ -133,8 +133,9 @@ impl RestoreRunner<'_> {
                 )
             }
             Err(e) => {
-                // alert: the live database may hold the restored content
-                // that failed its check; operators must act at once.
+                // The live database may hold the restored content that
+                // failed its check: `rollback_failed` is the code of the
+                // restore's failure alert, and operators must act at once.
                 tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "putting the safety backup back failed too");
                 let detail = format!("{}: {}: {e}", safety.id, e.code());
                 self.audit(record, "restore.rollback", AuditResult::Failure, detail);
