@@ -60,17 +60,45 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes open requests.
+/// Serves until `shutdown` resolves, then finishes open requests. With a
+/// certificate and key configured it serves HTTPS (rustls), else HTTP.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("the HTTP server failed")
+    let tls = match (&state.settings.tls_cert, &state.settings.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("cannot load the TLS certificate {} and key {}", cert.display(), key.display()))?,
+        ),
+        (None, None) => None,
+        _ => anyhow::bail!("NEXUS_TLS_CERT and NEXUS_TLS_KEY go together"),
+    };
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let Some(tls) = tls else {
+        return axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed");
+    };
+    let handle = axum_server::Handle::new();
+    tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            shutdown.await;
+            handle.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+        }
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(service)
+        .await
+        .context("the HTTPS server failed")
+}
+
+/// Whether the API will speak HTTPS with these settings.
+pub fn uses_tls(settings: &Settings) -> bool {
+    settings.tls_cert.is_some() && settings.tls_key.is_some()
 }

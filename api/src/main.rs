@@ -46,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
         }
         FirstAdmin::AlreadyThere => {}
     }
-    println!("nexus-api listening on http://{addr}");
+    let scheme = if nexus_api::uses_tls(&state.settings) { "https" } else { "http" };
+    println!("nexus-api listening on {scheme}://{addr}");
     std::io::stdout().flush()?;
     nexus_api::serve(state, listener, nexus_shared::signals::terminate()).await
 }

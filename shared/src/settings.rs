@@ -60,6 +60,9 @@ pub struct Settings {
     pub db_path: PathBuf,
     pub backup_root: PathBuf,
     pub listen: String,
+    /// PEM certificate chain and private key: with both, the API speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub admin_user: String,
     pub admin_password: Option<Secret>,
     pub jwt_secret: Option<Secret>,
@@ -173,6 +176,8 @@ impl Default for Settings {
             db_path: PathBuf::from("./var/itsm_nexus.db"),
             backup_root: PathBuf::from("./var/backups"),
             listen: "127.0.0.1:6443".into(),
+            tls_cert: None,
+            tls_key: None,
             admin_user: "admin".into(),
             admin_password: None,
             jwt_secret: None,
@@ -243,6 +248,8 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_DB_PATH",
     "NEXUS_BACKUP_ROOT",
     "NEXUS_LISTEN",
+    "NEXUS_TLS_CERT",
+    "NEXUS_TLS_KEY",
     "NEXUS_ADMIN_USER",
     "NEXUS_ADMIN_PASSWORD",
     "NEXUS_JWT_SECRET",
@@ -328,6 +335,8 @@ impl Settings {
             "NEXUS_DB_PATH" => self.db_path = value.into(),
             "NEXUS_BACKUP_ROOT" => self.backup_root = value.into(),
             "NEXUS_LISTEN" => self.listen = value.into(),
+            "NEXUS_TLS_CERT" => self.tls_cert = Some(value.into()),
+            "NEXUS_TLS_KEY" => self.tls_key = Some(value.into()),
             "NEXUS_ADMIN_USER" => self.admin_user = value.into(),
             "NEXUS_ADMIN_PASSWORD" => self.admin_password = Some(Secret::new(value)),
             "NEXUS_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
@@ -410,6 +419,8 @@ data_dir = "./var/data"            # [NEXUS_DATA_DIR] catalog.db, queue.db, jwt_
 db_path = "./var/itsm_nexus.db"    # [NEXUS_DB_PATH] the ITSM database to protect
 backup_root = "./var/backups"      # [NEXUS_BACKUP_ROOT] production: "/backups"
 listen = "127.0.0.1:6443"          # [NEXUS_LISTEN]
+# tls_cert = "/etc/nexus/cert.pem"  # [NEXUS_TLS_CERT] with tls_key: HTTPS, as the guide's https://…:6443
+# tls_key = "/etc/nexus/key.pem"    # [NEXUS_TLS_KEY]
 admin_user = "admin"               # [NEXUS_ADMIN_USER] first admin, created when no user exists
 # admin_password = "..."           # [NEXUS_ADMIN_PASSWORD] without it one is generated and printed once
 # jwt_secret = "..."               # [NEXUS_JWT_SECRET] without it one is generated into data_dir (0600)

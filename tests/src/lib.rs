@@ -199,7 +199,7 @@ impl TestApp {
 
     fn start_api(&mut self) {
         let log = self.dir.path().join("api.log");
-        let (child, lines) = start_and_wait(self.command("nexus-api"), "listening on http://", &log);
+        let (child, lines) = start_and_wait(self.command("nexus-api"), "listening on ", &log);
         let listening = lines.last().expect("a line");
         self.base_url = listening
             .split("listening on ")

@@ -124,3 +124,40 @@ fn api_answers_carry_security_headers() {
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
 }
+
+#[test]
+fn with_a_certificate_the_api_speaks_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let app = TestApp::builder()
+        .without_worker()
+        .env("NEXUS_TLS_CERT", cert.to_str().unwrap())
+        .env("NEXUS_TLS_KEY", key.to_str().unwrap())
+        .spawn();
+    assert!(app.base_url.starts_with("https://127.0.0.1:"), "{}", app.base_url);
+
+    let curl = |args: &[&str]| {
+        let out = std::process::Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl(&[&app.url("/healthz")]), r#"{"status":"ok"}"#);
+    let login = curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &json!({"username": "admin", "password": app.admin_password}).to_string(),
+        &app.url("/api/v1/auth/login"),
+    ]);
+    assert!(login.contains("access_token"), "{login}");
+    let plain = app.base_url.replace("https://", "http://");
+    assert!(!curl(&[&format!("{plain}/healthz")]).contains("ok"), "plain HTTP is not served");
+}
