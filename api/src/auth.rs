@@ -151,7 +151,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::InvalidToken)?;
-        let (user_id, version) = state.jwt.verify(token.trim()).ok_or(ApiError::InvalidToken)?;
+        let (user_id, version) = state
+            .jwt
+            .verify(token.trim())
+            .ok_or(ApiError::InvalidToken)?;
         // The role is read afresh, so a changed role or a removed user
         // takes effect at once.
         let user = state

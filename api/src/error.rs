@@ -116,7 +116,9 @@ impl ApiError {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InsufficientDiskSpace { .. } => StatusCode::INSUFFICIENT_STORAGE,
-            DatabaseNotFound | QueueUnavailable | MailNotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DatabaseNotFound | QueueUnavailable | MailNotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             SmtpFailed { .. } => StatusCode::BAD_GATEWAY,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -170,7 +172,9 @@ impl ApiError {
                 json!({ "parameter": parameter, "reason": reason })
             }
             Forbidden { needed } => json!({ "required_role": needed }),
-            TooManyAttempts { retry_after_secs } => json!({ "retry_after_seconds": retry_after_secs }),
+            TooManyAttempts { retry_after_secs } => {
+                json!({ "retry_after_seconds": retry_after_secs })
+            }
             BackupNotFound(id) => json!({ "backup_id": id }),
             BackupNotVerifiable { backup_id, status } => {
                 json!({ "backup_id": backup_id, "status": status })
@@ -186,7 +190,9 @@ impl ApiError {
             BackupNotRestorable { backup_id, status } => {
                 json!({ "backup_id": backup_id, "status": status })
             }
-            InvalidRestoreId(given) => json!({ "restore_id": given, "expected": "RST-<26 characters>" }),
+            InvalidRestoreId(given) => {
+                json!({ "restore_id": given, "expected": "RST-<26 characters>" })
+            }
             RestoreNotFound(id) => json!({ "restore_id": id }),
             InsufficientDiskSpace {
                 required,
@@ -271,8 +277,14 @@ impl ApiError {
                 ("The token is invalid or has expired.", "Log in again."),
             ),
             TooManyAttempts { .. } => (
-                ("ログインの失敗が続いたため、一時的にログインできません。", "しばらく待ってから再度ログインしてください（Retry-After を参照）。"),
-                ("Too many failed logins: logging in is blocked for a while.", "Wait, then try again (see Retry-After)."),
+                (
+                    "ログインの失敗が続いたため、一時的にログインできません。",
+                    "しばらく待ってから再度ログインしてください（Retry-After を参照）。",
+                ),
+                (
+                    "Too many failed logins: logging in is blocked for a while.",
+                    "Wait, then try again (see Retry-After).",
+                ),
             ),
             InvalidCredentials => (
                 (
@@ -440,12 +452,24 @@ impl ApiError {
                 ),
             ),
             MailNotConfigured(_) => (
-                ("メール送信が設定されていません。", "SMTP_HOST と NEXUS_ALERT_TO を設定してください（.env.production / nexus-backup.toml）。"),
-                ("Mail is not configured.", "Set SMTP_HOST and NEXUS_ALERT_TO (environment or nexus-backup.toml)."),
+                (
+                    "メール送信が設定されていません。",
+                    "SMTP_HOST と NEXUS_ALERT_TO を設定してください（.env.production / nexus-backup.toml）。",
+                ),
+                (
+                    "Mail is not configured.",
+                    "Set SMTP_HOST and NEXUS_ALERT_TO (environment or nexus-backup.toml).",
+                ),
             ),
             SmtpFailed { .. } => (
-                ("SMTPサーバーへの送信に失敗しました。", "SMTP_HOST / SMTP_PORT / SMTP_USER / SMTP_PASSWORD とネットワークを確認してください。詳細は details を参照してください。"),
-                ("Sending through the SMTP server failed.", "Check SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD and the network; details says what the server answered."),
+                (
+                    "SMTPサーバーへの送信に失敗しました。",
+                    "SMTP_HOST / SMTP_PORT / SMTP_USER / SMTP_PASSWORD とネットワークを確認してください。詳細は details を参照してください。",
+                ),
+                (
+                    "Sending through the SMTP server failed.",
+                    "Check SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD and the network; details says what the server answered.",
+                ),
             ),
             Internal(_) => (
                 (
@@ -492,7 +516,8 @@ impl IntoResponse for ApiError {
         if let ApiError::TooManyAttempts { retry_after_secs } = &self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                header::HeaderValue::from_str(&retry_after_secs.to_string()).expect("digits are a valid header"),
+                header::HeaderValue::from_str(&retry_after_secs.to_string())
+                    .expect("digits are a valid header"),
             );
         }
         if matches!(

@@ -38,7 +38,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         catalog,
         queue,
         jwt: Arc::new(jwt),
-        login_throttle: Arc::new(throttle::LoginThrottle::new(std::time::Duration::from_secs(15 * 60))),
+        login_throttle: Arc::new(throttle::LoginThrottle::new(
+            std::time::Duration::from_secs(15 * 60),
+        )),
     })
 }
 
@@ -71,7 +73,13 @@ pub async fn serve(
         (Some(cert), Some(key)) => Some(
             axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .with_context(|| format!("cannot load the TLS certificate {} and key {}", cert.display(), key.display()))?,
+                .with_context(|| {
+                    format!(
+                        "cannot load the TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?,
         ),
         (None, None) => None,
         _ => anyhow::bail!("NEXUS_TLS_CERT and NEXUS_TLS_KEY go together"),

@@ -46,7 +46,11 @@ async fn main() -> anyhow::Result<()> {
         }
         FirstAdmin::AlreadyThere => {}
     }
-    let scheme = if nexus_api::uses_tls(&state.settings) { "https" } else { "http" };
+    let scheme = if nexus_api::uses_tls(&state.settings) {
+        "https"
+    } else {
+        "http"
+    };
     println!("nexus-api listening on {scheme}://{addr}");
     std::io::stdout().flush()?;
     nexus_api::serve(state, listener, nexus_shared::signals::terminate()).await

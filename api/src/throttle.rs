@@ -85,7 +85,10 @@ mod tests {
         }
         let wait = t.check("admin", HOME).unwrap_err();
         assert!(wait > Duration::from_secs(890));
-        assert!(t.check("someone-else", HOME).is_ok(), "the address has room left");
+        assert!(
+            t.check("someone-else", HOME).is_ok(),
+            "the address has room left"
+        );
     }
 
     #[test]

@@ -49,9 +49,13 @@ pub enum Job {
         restore_id: crate::catalog::RestoreId,
     },
     /// Mail an alert to the operators.
-    Alert { alert: crate::alert::Alert },
+    Alert {
+        alert: crate::alert::Alert,
+    },
     /// Check the backup filesystem's usage and act on its level.
-    DiskCheck { requested_by: String },
+    DiskCheck {
+        requested_by: String,
+    },
 }
 
 impl Job {

@@ -51,7 +51,10 @@ fn the_store_refuses_to_update_or_delete_audit_records() {
 #[test]
 fn an_edited_record_is_named() {
     let (_dir, catalog) = trail_of(6);
-    tamper(&catalog, "UPDATE audit_logs SET result = 'failure' WHERE id = 3;");
+    tamper(
+        &catalog,
+        "UPDATE audit_logs SET result = 'failure' WHERE id = 3;",
+    );
     let (id, why) = catalog.verify_audit_chain().unwrap().problem.unwrap();
     assert_eq!(id, 3);
     assert!(why.contains("edited"), "{why}");

@@ -12,22 +12,34 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nexus_shared::catalog::{BackupRecord, Catalog, CreatedBy, NewBackup};
-use nexus_shared::engine::{restore, verify};
 use nexus_shared::domain::BackupType;
+use nexus_shared::engine::{restore, verify};
 use nexus_shared::fsutil::human_size;
 use nexus_shared::queue::{Job, Queue};
 use nexus_shared::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
-    let mb: u64 = std::env::var("NEXUS_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let target = nexus_e2e::binary("nexus-worker").parent().unwrap().parent().unwrap().to_path_buf();
+    let mb: u64 = std::env::var("NEXUS_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let target = nexus_e2e::binary("nexus-worker")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let data = target.join("bench-data");
     std::fs::create_dir_all(&data)?;
     let db = data.join(format!("itsm_nexus_{mb}mb.db"));
     if !db.exists() {
         let t = Instant::now();
         nexus_shared::demo::generate(&db, mb * 1_000_000)?;
-        println!("generated {} in {:.1} s", db.display(), t.elapsed().as_secs_f64());
+        println!(
+            "generated {} in {:.1} s",
+            db.display(),
+            t.elapsed().as_secs_f64()
+        );
     }
     let size = std::fs::metadata(&db)?.len();
     println!("database: {} ({})\n", db.display(), human_size(size));
@@ -39,8 +51,15 @@ fn main() -> anyhow::Result<()> {
 
     let secs = |d: Duration| d.as_secs_f64();
     let mbps = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
-    println!("\n== backup of {} ({} MB database) ==", human_size(size), size / 1_000_000);
-    println!("{:<58} {:>8} {:>8} {:>10} {:>12}", "", "seconds", "MB/s", "vs guide", "size vs -6");
+    println!(
+        "\n== backup of {} ({} MB database) ==",
+        human_size(size),
+        size / 1_000_000
+    );
+    println!(
+        "{:<58} {:>8} {:>8} {:>10} {:>12}",
+        "", "seconds", "MB/s", "vs guide", "size vs -6"
+    );
     println!(
         "{:<58} {:>8.2} {:>8.0} {:>10} {:>12}",
         "guide pipeline (.backup, integrity_check, gzip -6, sha256)",
@@ -67,23 +86,54 @@ fn main() -> anyhow::Result<()> {
         secs(baseline.elapsed) / secs(ours.elapsed),
         ours.gz_bytes as f64 / baseline.gz_bytes as f64
     );
-    println!("\nspeed-up over the guide's pipeline: {:.2}x", secs(baseline.elapsed) / secs(ours.elapsed));
-    println!("worker peak memory (VmHWM): {}", human_size(ours.peak_rss_bytes));
+    println!(
+        "\nspeed-up over the guide's pipeline: {:.2}x",
+        secs(baseline.elapsed) / secs(ours.elapsed)
+    );
+    println!(
+        "worker peak memory (VmHWM): {}",
+        human_size(ours.peak_rss_bytes)
+    );
 
     let file = PathBuf::from(&ours.file);
     let (ours_verify, shell_verify) = verify_side_by_side(&ours.record, &file, scratch.path())?;
-    let (ours_restore, shell_restore) = restore_side_by_side(&ours.record, &file, &db, scratch.path())?;
+    let (ours_restore, shell_restore) =
+        restore_side_by_side(&ours.record, &file, &db, scratch.path())?;
     println!("\n== verify and restore of that backup ==");
     println!("{:<74} {:>8} {:>8}", "", "seconds", "vs shell");
-    println!("{:<74} {:>8.2} {:>8}", "shell verify (sha256sum, gzip -t, gunzip -c, integrity_check)", secs(shell_verify), "1.00x");
-    println!("{:<74} {:>8.2} {:>7.2}x", "nexus verify (the five checks, one pass + integrity_check)", secs(ours_verify), secs(shell_verify) / secs(ours_verify));
-    println!("{:<74} {:>8.2} {:>8}", "shell restore (gunzip -c, sqlite3 .restore, integrity_check)", secs(shell_restore), "1.00x");
-    println!("{:<74} {:>8.2} {:>7.2}x", "nexus restore (verified decompression, apply, integrity_check)", secs(ours_restore), secs(shell_restore) / secs(ours_restore));
+    println!(
+        "{:<74} {:>8.2} {:>8}",
+        "shell verify (sha256sum, gzip -t, gunzip -c, integrity_check)",
+        secs(shell_verify),
+        "1.00x"
+    );
+    println!(
+        "{:<74} {:>8.2} {:>7.2}x",
+        "nexus verify (the five checks, one pass + integrity_check)",
+        secs(ours_verify),
+        secs(shell_verify) / secs(ours_verify)
+    );
+    println!(
+        "{:<74} {:>8.2} {:>8}",
+        "shell restore (gunzip -c, sqlite3 .restore, integrity_check)",
+        secs(shell_restore),
+        "1.00x"
+    );
+    println!(
+        "{:<74} {:>8.2} {:>7.2}x",
+        "nexus restore (verified decompression, apply, integrity_check)",
+        secs(ours_restore),
+        secs(shell_restore) / secs(ours_restore)
+    );
     Ok(())
 }
 
 /// The five checks of the engine against the shell's equivalent.
-fn verify_side_by_side(record: &BackupRecord, file: &Path, scratch: &Path) -> anyhow::Result<(Duration, Duration)> {
+fn verify_side_by_side(
+    record: &BackupRecord,
+    file: &Path,
+    scratch: &Path,
+) -> anyhow::Result<(Duration, Duration)> {
     let expected = verify::Expected {
         file_size: record.file_size.unwrap_or(0),
         checksum: record.checksum.clone().unwrap_or_default(),
@@ -93,22 +143,40 @@ fn verify_side_by_side(record: &BackupRecord, file: &Path, scratch: &Path) -> an
     let t = Instant::now();
     let report = verify::verify_backup(file, &expected, &verify::Scratch::new(scratch));
     let ours = t.elapsed();
-    anyhow::ensure!(report.passed, "the backup failed verification: {:?}", report.checks);
+    anyhow::ensure!(
+        report.passed,
+        "the backup failed verification: {:?}",
+        report.checks
+    );
     println!("shell verify:");
     let copy = scratch.join("verify.db");
     let mut shell = timed("sha256sum", Command::new("sha256sum").arg(file))?;
     shell += timed("gzip -t", Command::new("gzip").arg("-t").arg(file))?;
     shell += timed(
         "gunzip -c",
-        Command::new("sh").arg("-c").arg(format!("gunzip -c '{}' > '{}'", file.display(), copy.display())),
+        Command::new("sh").arg("-c").arg(format!(
+            "gunzip -c '{}' > '{}'",
+            file.display(),
+            copy.display()
+        )),
     )?;
-    shell += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&copy).arg("PRAGMA integrity_check"))?;
+    shell += timed(
+        "PRAGMA integrity_check",
+        Command::new("sqlite3")
+            .arg(&copy)
+            .arg("PRAGMA integrity_check"),
+    )?;
     std::fs::remove_file(&copy)?;
     Ok((ours, shell))
 }
 
 /// Restoring the backup over a copy of the database, both ways.
-fn restore_side_by_side(record: &BackupRecord, file: &Path, db: &Path, scratch: &Path) -> anyhow::Result<(Duration, Duration)> {
+fn restore_side_by_side(
+    record: &BackupRecord,
+    file: &Path,
+    db: &Path,
+    scratch: &Path,
+) -> anyhow::Result<(Duration, Duration)> {
     let live = scratch.join("live.db");
     std::fs::copy(db, &live)?;
     let expected = restore::Expected {
@@ -117,8 +185,10 @@ fn restore_side_by_side(record: &BackupRecord, file: &Path, db: &Path, scratch: 
         original_size: record.original_size,
     };
     let t = Instant::now();
-    let copy = restore::verify_into(file, &expected, &scratch.join("restore-copy.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
-    restore::apply(copy.path(), &live, Duration::from_secs(30)).map_err(|f| anyhow::anyhow!("{}", f.error))?;
+    let copy = restore::verify_into(file, &expected, &scratch.join("restore-copy.db"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    restore::apply(copy.path(), &live, Duration::from_secs(30))
+        .map_err(|f| anyhow::anyhow!("{}", f.error))?;
     restore::check_live(&live).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ours = t.elapsed();
     drop(copy);
@@ -126,10 +196,24 @@ fn restore_side_by_side(record: &BackupRecord, file: &Path, db: &Path, scratch: 
     let raw = scratch.join("restore-shell.db");
     let mut shell = timed(
         "gunzip -c",
-        Command::new("sh").arg("-c").arg(format!("gunzip -c '{}' > '{}'", file.display(), raw.display())),
+        Command::new("sh").arg("-c").arg(format!(
+            "gunzip -c '{}' > '{}'",
+            file.display(),
+            raw.display()
+        )),
     )?;
-    shell += timed("sqlite3 .restore", Command::new("sqlite3").arg(&live).arg(format!(".restore '{}'", raw.display())))?;
-    shell += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&live).arg("PRAGMA integrity_check"))?;
+    shell += timed(
+        "sqlite3 .restore",
+        Command::new("sqlite3")
+            .arg(&live)
+            .arg(format!(".restore '{}'", raw.display())),
+    )?;
+    shell += timed(
+        "PRAGMA integrity_check",
+        Command::new("sqlite3")
+            .arg(&live)
+            .arg("PRAGMA integrity_check"),
+    )?;
     std::fs::remove_file(&raw)?;
     std::fs::remove_file(&live)?;
     Ok((ours, shell))
@@ -172,18 +256,32 @@ fn shell_pipeline(db: &Path, scratch: &Path, compressor: &str) -> anyhow::Result
     let mut total = Duration::ZERO;
     total += timed(
         "sqlite3 .backup",
-        Command::new("sqlite3").arg(db).arg(format!(".backup '{}'", copy.display())),
+        Command::new("sqlite3")
+            .arg(db)
+            .arg(format!(".backup '{}'", copy.display())),
     )?;
-    total += timed("PRAGMA integrity_check", Command::new("sqlite3").arg(&copy).arg("PRAGMA integrity_check"))?;
+    total += timed(
+        "PRAGMA integrity_check",
+        Command::new("sqlite3")
+            .arg(&copy)
+            .arg("PRAGMA integrity_check"),
+    )?;
     total += timed(
         compressor,
-        Command::new("sh").arg("-c").arg(format!("{compressor} -c '{}' > '{}'", copy.display(), gz.display())),
+        Command::new("sh").arg("-c").arg(format!(
+            "{compressor} -c '{}' > '{}'",
+            copy.display(),
+            gz.display()
+        )),
     )?;
     total += timed("sha256sum", Command::new("sha256sum").arg(&gz))?;
     let gz_bytes = std::fs::metadata(&gz)?.len();
     std::fs::remove_file(&copy)?;
     std::fs::remove_file(&gz)?;
-    Ok(Pipeline { elapsed: total, gz_bytes })
+    Ok(Pipeline {
+        elapsed: total,
+        gz_bytes,
+    })
 }
 
 struct WorkerRun {
@@ -224,13 +322,21 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
         &NewBackup {
             backup_type: BackupType::Manual,
             description: Some("bench".into()),
-            created_by: CreatedBy { id: None, username: "bench".into() },
+            created_by: CreatedBy {
+                id: None,
+                username: "bench".into(),
+            },
             started_at: Utc::now(),
         },
         settings.tz(),
         &settings.backup_root,
     )?;
-    let job = runtime.block_on(queue.push(Job::Backup { backup_id: record.id.clone() }, None))?;
+    let job = runtime.block_on(queue.push(
+        Job::Backup {
+            backup_id: record.id.clone(),
+        },
+        None,
+    ))?;
     catalog.set_job_id(&record.id, &job)?;
     let done = loop {
         let r = catalog.get_backup(&record.id)?;
@@ -243,7 +349,11 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
     let peak_rss_bytes = peak_rss(worker.id())?;
     let _ = worker.kill();
     let _ = worker.wait();
-    anyhow::ensure!(done.status.as_str() == "success", "the backup failed: {:?}", done.error);
+    anyhow::ensure!(
+        done.status.as_str() == "success",
+        "the backup failed: {:?}",
+        done.error
+    );
     println!(
         "nexus-worker: {} -> {}",
         human_size(done.original_size.unwrap_or(0)),
@@ -253,7 +363,11 @@ fn worker_backup(db: &Path, scratch: &Path) -> anyhow::Result<WorkerRun> {
         elapsed,
         gz_bytes: done.file_size.unwrap_or(0),
         peak_rss_bytes,
-        file: settings.backup_root.join(&done.file_path).display().to_string(),
+        file: settings
+            .backup_root
+            .join(&done.file_path)
+            .display()
+            .to_string(),
         record: done,
     })
 }

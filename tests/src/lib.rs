@@ -146,7 +146,11 @@ fn start_and_wait(mut command: Command, ready_marker: &str, log: &Path) -> (Chil
         .stderr(if log_to_terminal {
             Stdio::inherit()
         } else {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("log file");
             Stdio::from(file)
         });
     let mut child = command.spawn().expect("spawn process");
@@ -223,7 +227,11 @@ impl TestApp {
         assert!(self.worker.is_none(), "a worker is already running");
         let mut command = self.command("nexus-worker");
         command.args(args);
-        let (child, _) = start_and_wait(command, "nexus-worker ready", &self.dir.path().join("worker.log"));
+        let (child, _) = start_and_wait(
+            command,
+            "nexus-worker ready",
+            &self.dir.path().join("worker.log"),
+        );
         self.worker = Some(child);
     }
 

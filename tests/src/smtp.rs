@@ -67,7 +67,11 @@ impl SmtpSink {
             if messages.len() >= n {
                 return messages;
             }
-            assert!(start.elapsed() < timeout, "expected {n} mail(s) within {timeout:?}, got {}", messages.len());
+            assert!(
+                start.elapsed() < timeout,
+                "expected {n} mail(s) within {timeout:?}, got {}",
+                messages.len()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -19,7 +19,12 @@ fn with_mail(builder: TestAppBuilder, sink: &SmtpSink) -> TestAppBuilder {
 }
 
 fn post(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = app.client().post(app.url(path)).bearer_auth(token).send().unwrap();
+    let r = app
+        .client()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     (r.status(), r.json().unwrap_or(Value::Null))
 }
 
@@ -32,14 +37,23 @@ fn the_test_mail_arrives_with_the_right_headers_and_names_its_recipients() {
     let (status, body) = post(&app, &token, "/api/v1/notifications/test");
 
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["recipients"], json!(["ops@example.test", "oncall@example.test"]));
+    assert_eq!(
+        body["recipients"],
+        json!(["ops@example.test", "oncall@example.test"])
+    );
     let mail = &sink.wait_for(1, Duration::from_secs(10))[0];
     assert_eq!(mail["mail_from"], "nexus-backup@example.test");
-    assert_eq!(mail["rcpt_tos"], json!(["ops@example.test", "oncall@example.test"]));
+    assert_eq!(
+        mail["rcpt_tos"],
+        json!(["ops@example.test", "oncall@example.test"])
+    );
     assert_eq!(mail["subject"], "[Nexus Backup] テストメール / Test mail");
     assert!(mail["to"].as_str().unwrap().contains("oncall@example.test"));
     let text = mail["body"].as_str().unwrap();
-    assert!(text.contains("テストメール") && text.contains("test mail from Nexus Backup"), "{text}");
+    assert!(
+        text.contains("テストメール") && text.contains("test mail from Nexus Backup"),
+        "{text}"
+    );
     assert!(text.contains("admin"));
 }
 
@@ -57,7 +71,11 @@ fn only_an_admin_may_send_a_test_mail_and_without_smtp_it_says_so() {
 
 #[test]
 fn an_unreachable_smtp_server_gives_a_clear_error_within_seconds() {
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let app = TestApp::builder()
         .without_worker()
         .env("SMTP_HOST", "127.0.0.1")
@@ -70,10 +88,17 @@ fn an_unreachable_smtp_server_gives_a_clear_error_within_seconds() {
     let started = Instant::now();
     let (status, body) = post(&app, &token, "/api/v1/notifications/test");
 
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["error"], "smtp_error");
-    assert_eq!(body["details"]["smtp_server"], format!("127.0.0.1:{closed_port}"));
+    assert_eq!(
+        body["details"]["smtp_server"],
+        format!("127.0.0.1:{closed_port}")
+    );
     assert!(!body["details"]["reason"].as_str().unwrap().is_empty());
 }
 
@@ -89,9 +114,15 @@ fn a_refused_smtp_login_is_reported_with_what_the_server_said() {
 
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["error"], "smtp_error");
-    assert!(body["details"]["reason"].as_str().unwrap().contains("535"), "{body}");
+    assert!(
+        body["details"]["reason"].as_str().unwrap().contains("535"),
+        "{body}"
+    );
     assert!(sink.messages().is_empty());
-    assert!(!body.to_string().contains("wrong-password"), "the password never shows");
+    assert!(
+        !body.to_string().contains("wrong-password"),
+        "the password never shows"
+    );
 }
 
 #[test]
@@ -113,7 +144,12 @@ fn a_failed_backup_sends_exactly_one_mail() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.messages().len(), 1, "exactly one mail: {mails:?}");
     assert!(mails[0]["subject"].as_str().unwrap().contains(&id));
-    assert!(mails[0]["body"].as_str().unwrap().contains("database_not_found"));
+    assert!(
+        mails[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("database_not_found")
+    );
 }
 
 /// A small real filesystem for the backups, removed on drop.
@@ -127,7 +163,10 @@ impl Tmpfs {
             .arg(path)
             .status()
             .unwrap();
-        assert!(status.success(), "mounting a tmpfs needs root (CI runs as root)");
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root (CI runs as root)"
+        );
         Tmpfs(path.to_path_buf())
     }
 
@@ -144,7 +183,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
     }
 }
 
@@ -159,7 +201,11 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
     let token = app.admin_token();
     for kind in ["daily", "daily", "daily", "manual"] {
         let (_, b) = app.post_backup(&token, &json!({"type": kind}));
-        let done = app.wait_until_terminal(&token, b["backup_id"].as_str().unwrap(), Duration::from_secs(60));
+        let done = app.wait_until_terminal(
+            &token,
+            b["backup_id"].as_str().unwrap(),
+            Duration::from_secs(60),
+        );
         assert_eq!(done["status"], "success", "{done}");
     }
     let check = |expected_mails: usize| {
@@ -174,14 +220,21 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
 
     disk.fill_to(82.0);
     let mails = check(1);
-    assert!(mails[0]["subject"].as_str().unwrap().contains("WARN"), "{}", mails[0]["subject"]);
+    assert!(
+        mails[0]["subject"].as_str().unwrap().contains("WARN"),
+        "{}",
+        mails[0]["subject"]
+    );
     check(1); // the same level again: no second mail
 
     disk.fill_to(91.0);
     let mails = check(2);
     assert!(mails[1]["subject"].as_str().unwrap().contains("ERROR"));
     let (_, list) = app.get_json(&token, "/api/v1/backups?type=daily&status=success");
-    assert_eq!(list["total"], 1, "old dailies pruned, the newest kept: {list}");
+    assert_eq!(
+        list["total"], 1,
+        "old dailies pruned, the newest kept: {list}"
+    );
     let (_, manual) = app.get_json(&token, "/api/v1/backups?type=manual");
     assert_eq!(manual["total"], 1, "manual backups are never pruned");
 
@@ -194,7 +247,11 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
 
     std::fs::remove_file(disk.0.join("filler")).unwrap();
     let mails = check(4);
-    assert!(mails[3]["subject"].as_str().unwrap().contains("OK"), "recovery is mailed: {}", mails[3]["subject"]);
+    assert!(
+        mails[3]["subject"].as_str().unwrap().contains("OK"),
+        "recovery is mailed: {}",
+        mails[3]["subject"]
+    );
     let s = storage();
     assert_eq!(s["automatic_paused"], false);
     assert_eq!(s["alert_level"], "ok");

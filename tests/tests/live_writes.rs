@@ -37,7 +37,10 @@ fn a_backup_taken_while_another_process_commits_succeeds_and_the_writer_sees_no_
     for done in ids {
         let copy = app.dir.path().join("copy.db");
         let _ = std::fs::remove_file(&copy);
-        gunzip_to(std::path::Path::new(done["file_path"].as_str().unwrap()), &copy);
+        gunzip_to(
+            std::path::Path::new(done["file_path"].as_str().unwrap()),
+            &copy,
+        );
         assert_eq!(integrity(&copy), "ok");
         // Each incident commits with its audit row: a consistent snapshot
         // never has one without the other.

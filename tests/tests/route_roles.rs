@@ -23,19 +23,64 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
     let get = Method::GET;
     vec![
         (get.clone(), "/api/v1/backups".into(), None, Viewer),
-        (get.clone(), format!("/api/v1/backups/{UNKNOWN_ID}"), None, Viewer),
-        (get.clone(), format!("/api/v1/backups/{UNKNOWN_ID}/verifications"), None, Viewer),
+        (
+            get.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}"),
+            None,
+            Viewer,
+        ),
+        (
+            get.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}/verifications"),
+            None,
+            Viewer,
+        ),
         (get.clone(), "/api/v1/storage".into(), None, Viewer),
         (get.clone(), "/api/v1/schedules".into(), None, Viewer),
         (get.clone(), "/api/v1/reconcile".into(), None, Viewer),
-        (post.clone(), "/api/v1/backups".into(), Some(json!({"type": "manual"})), Operator),
-        (post.clone(), format!("/api/v1/backups/{UNKNOWN_ID}/verify"), None, Operator),
-        (post.clone(), "/api/v1/backups/verify-all".into(), None, Operator),
-        (Method::DELETE, format!("/api/v1/backups/{UNKNOWN_ID}"), None, Admin),
-        (post.clone(), format!("/api/v1/backups/{UNKNOWN_ID}/restore"), Some(json!({"confirm": UNKNOWN_ID})), Admin),
+        (
+            post.clone(),
+            "/api/v1/backups".into(),
+            Some(json!({"type": "manual"})),
+            Operator,
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}/verify"),
+            None,
+            Operator,
+        ),
+        (
+            post.clone(),
+            "/api/v1/backups/verify-all".into(),
+            None,
+            Operator,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/backups/{UNKNOWN_ID}"),
+            None,
+            Admin,
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}/restore"),
+            Some(json!({"confirm": UNKNOWN_ID})),
+            Admin,
+        ),
         (get.clone(), "/api/v1/restores".into(), None, Viewer),
-        (get.clone(), "/api/v1/restores/RST-00000000000000000000000000".into(), None, Viewer),
-        (post.clone(), "/api/v1/prune?dry_run=true".into(), None, Admin),
+        (
+            get.clone(),
+            "/api/v1/restores/RST-00000000000000000000000000".into(),
+            None,
+            Viewer,
+        ),
+        (
+            post.clone(),
+            "/api/v1/prune?dry_run=true".into(),
+            None,
+            Admin,
+        ),
         (get.clone(), "/api/v1/prune/preview".into(), None, Admin),
         (post.clone(), "/api/v1/reconcile".into(), None, Admin),
         (get, "/api/v1/audit-logs".into(), None, Admin),
@@ -44,7 +89,13 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
     ]
 }
 
-fn call(app: &TestApp, method: &Method, path: &str, body: &Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+fn call(
+    app: &TestApp,
+    method: &Method,
+    path: &str,
+    body: &Option<Value>,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = app.client().request(method.clone(), app.url(path));
     if let Some(token) = token {
         req = req.bearer_auth(token);
@@ -72,9 +123,17 @@ fn every_route_refuses_missing_forged_and_expired_tokens() {
     let forged = token("another-secret-another-secret-another-secret", 1, 3600);
     let expired = token(JWT_SECRET, 1, -60);
     for (method, path, body, _) in routes() {
-        for (what, t) in [("no token", None), ("forged", Some(forged.as_str())), ("expired", Some(expired.as_str()))] {
+        for (what, t) in [
+            ("no token", None),
+            ("forged", Some(forged.as_str())),
+            ("expired", Some(expired.as_str())),
+        ] {
             let (status, resp) = call(&app, &method, &path, &body, t);
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {what}: {resp}");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {what}: {resp}"
+            );
             assert!(resp["error"].is_string(), "{method} {path}: error body");
         }
     }
@@ -92,11 +151,20 @@ fn every_route_lets_in_exactly_the_roles_it_should() {
         for (role, t) in &tokens {
             let (status, resp) = call(&app, &method, &path, &body, Some(t));
             if role < &needs {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} on {method} {path}: {resp}");
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} on {method} {path}: {resp}"
+                );
                 assert_eq!(resp["error"], "forbidden");
             } else {
                 assert!(
-                    !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::INTERNAL_SERVER_ERROR),
+                    !matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED
+                            | StatusCode::FORBIDDEN
+                            | StatusCode::INTERNAL_SERVER_ERROR
+                    ),
                     "{role:?} on {method} {path} got {status}: {resp}"
                 );
             }
@@ -121,15 +189,29 @@ fn ids_and_queries_with_traversal_or_injection_get_400_or_404_and_touch_nothing(
         for method in [Method::GET, Method::DELETE] {
             let (status, body) = call(&app, &method, path, &None, Some(&admin));
             assert!(
-                matches!(status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED),
+                matches!(
+                    status,
+                    StatusCode::BAD_REQUEST
+                        | StatusCode::NOT_FOUND
+                        | StatusCode::METHOD_NOT_ALLOWED
+                ),
                 "{method} {path}: {status} {body}"
             );
         }
     }
     let (status, list) = app.get_json(&admin, "/api/v1/backups");
-    assert_eq!(status, StatusCode::OK, "the backups table is still there: {list}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the backups table is still there: {list}"
+    );
     let after: Vec<_> = walk(app.dir.path());
-    let db = |v: &Vec<(String, u64)>| v.iter().filter(|(p, _)| p.ends_with("itsm_nexus.db")).cloned().collect::<Vec<_>>();
+    let db = |v: &Vec<(String, u64)>| {
+        v.iter()
+            .filter(|(p, _)| p.ends_with("itsm_nexus.db"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(db(&before), db(&after), "the ITSM database was not touched");
 }
 

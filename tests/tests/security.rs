@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::TestApp;
+use nexus_e2e::reqwest::StatusCode;
 use serde_json::json;
 
 #[test]
@@ -23,7 +23,11 @@ fn a_burst_of_wrong_passwords_is_throttled_even_for_the_right_one_and_audited() 
         .unwrap();
 
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 60, "{retry_after}");
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["error"], "too_many_attempts");
@@ -32,10 +36,16 @@ fn a_burst_of_wrong_passwords_is_throttled_even_for_the_right_one_and_audited() 
     let audit = app.catalog().list_audit(100, 0).unwrap();
     let throttled = audit
         .iter()
-        .filter(|a| a.action == "auth.login" && a.detail.as_deref() == Some("throttled: too many failed logins"))
+        .filter(|a| {
+            a.action == "auth.login"
+                && a.detail.as_deref() == Some("throttled: too many failed logins")
+        })
         .count();
     assert_eq!(throttled, 1);
-    let denied = audit.iter().filter(|a| a.action == "auth.login" && a.result == "denied").count();
+    let denied = audit
+        .iter()
+        .filter(|a| a.action == "auth.login" && a.result == "denied")
+        .count();
     assert_eq!(denied, 6);
 }
 
@@ -45,7 +55,11 @@ fn the_audit_trail_is_readable_by_admins_only_with_filters_and_its_chain_holds()
     let admin = app.admin_token();
     let viewer = app.token_for_new_user("auditor", nexus_shared::domain::Role::Viewer);
     let (_, b) = app.post_backup(&admin, &json!({"type": "manual"}));
-    app.wait_until_terminal(&admin, b["backup_id"].as_str().unwrap(), Duration::from_secs(60));
+    app.wait_until_terminal(
+        &admin,
+        b["backup_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    );
 
     let (status, _) = app.get_json(&viewer, "/api/v1/audit-logs");
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -81,14 +95,29 @@ fn a_full_run_logs_no_password_token_or_smtp_secret() {
         .spawn();
     let token = app.admin_token();
     let (_, b) = app.post_backup(&token, &json!({"type": "manual"}));
-    app.wait_until_terminal(&token, b["backup_id"].as_str().unwrap(), Duration::from_secs(60));
+    app.wait_until_terminal(
+        &token,
+        b["backup_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    );
     app.login("admin", "a-wrong-password-to-log");
-    let r = app.client().post(app.url("/api/v1/notifications/test")).bearer_auth(&token).send().unwrap();
+    let r = app
+        .client()
+        .post(app.url("/api/v1/notifications/test"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
 
     let logs = app.logs();
     assert!(logs.len() > 1000, "the logs were captured");
-    for secret in [app.admin_password.as_str(), token.as_str(), smtp_password, "a-wrong-password-to-log", nexus_e2e::JWT_SECRET] {
+    for secret in [
+        app.admin_password.as_str(),
+        token.as_str(),
+        smtp_password,
+        "a-wrong-password-to-log",
+        nexus_e2e::JWT_SECRET,
+    ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
@@ -130,23 +159,45 @@ fn with_a_certificate_the_api_speaks_https() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
         .arg(&cert)
         .output()
         .expect("openssl must be installed");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let app = TestApp::builder()
         .without_worker()
         .env("NEXUS_TLS_CERT", cert.to_str().unwrap())
         .env("NEXUS_TLS_KEY", key.to_str().unwrap())
         .spawn();
-    assert!(app.base_url.starts_with("https://127.0.0.1:"), "{}", app.base_url);
+    assert!(
+        app.base_url.starts_with("https://127.0.0.1:"),
+        "{}",
+        app.base_url
+    );
 
     let curl = |args: &[&str]| {
-        let out = std::process::Command::new("curl").args(["-sk", "--max-time", "10"]).args(args).output().unwrap();
+        let out = std::process::Command::new("curl")
+            .args(["-sk", "--max-time", "10"])
+            .args(args)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert_eq!(curl(&[&app.url("/healthz")]), r#"{"status":"ok"}"#);
@@ -159,5 +210,8 @@ fn with_a_certificate_the_api_speaks_https() {
     ]);
     assert!(login.contains("access_token"), "{login}");
     let plain = app.base_url.replace("https://", "http://");
-    assert!(!curl(&[&format!("{plain}/healthz")]).contains("ok"), "plain HTTP is not served");
+    assert!(
+        !curl(&[&format!("{plain}/healthz")]).contains("ok"),
+        "plain HTTP is not served"
+    );
 }

@@ -49,12 +49,18 @@ impl AuditQuery {
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (1..=max).contains(n) || (parameter == "offset" && *n == 0))
-                .ok_or_else(|| invalid(parameter, format!("{v:?} is not a whole number up to {max}"))),
+                .ok_or_else(|| {
+                    invalid(
+                        parameter,
+                        format!("{v:?} is not a whole number up to {max}"),
+                    )
+                }),
         };
         let text = |parameter, value: Option<String>| match value.filter(|v| !v.is_empty()) {
-            Some(v) if v.len() > 128 || v.chars().any(char::is_control) => {
-                Err(invalid(parameter, "too long or has control characters".into()))
-            }
+            Some(v) if v.len() > 128 || v.chars().any(char::is_control) => Err(invalid(
+                parameter,
+                "too long or has control characters".into(),
+            )),
             other => Ok(other),
         };
         Ok(AuditFilter {
@@ -68,11 +74,17 @@ impl AuditQuery {
     }
 }
 
-async fn list(State(state): State<AppState>, user: AuthUser, Query(query): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
     user.require_admin()?;
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
-    let (records, total) = state.catalog(move |c| c.list_audit_filtered(&filter)).await?;
+    let (records, total) = state
+        .catalog(move |c| c.list_audit_filtered(&filter))
+        .await?;
     let tz = state.settings.tz();
     let logs: Vec<Value> = records
         .into_iter()
@@ -90,5 +102,7 @@ async fn list(State(state): State<AppState>, user: AuthUser, Query(query): Query
             })
         })
         .collect();
-    Ok(Json(json!({ "audit_logs": logs, "total": total, "limit": limit, "offset": offset })))
+    Ok(Json(
+        json!({ "audit_logs": logs, "total": total, "limit": limit, "offset": offset }),
+    ))
 }

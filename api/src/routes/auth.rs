@@ -85,7 +85,9 @@ async fn login(
     let user = match user.filter(|_| matches) {
         Some(user) => user,
         None => {
-            state.login_throttle.record_failure(&body.username, addr.ip());
+            state
+                .login_throttle
+                .record_failure(&body.username, addr.ip());
             state.catalog(move |c| c.append_audit(&entry)).await?;
             return Err(ApiError::InvalidCredentials);
         }

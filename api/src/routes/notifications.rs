@@ -42,7 +42,11 @@ async fn send_test(
         remote_addr: Some(addr.ip().to_string()),
         action: "notification.test",
         target: None,
-        result: if result.is_ok() { AuditResult::Success } else { AuditResult::Failure },
+        result: if result.is_ok() {
+            AuditResult::Success
+        } else {
+            AuditResult::Failure
+        },
         detail: Some(match &result {
             Ok(to) => format!("to {}", to.join(", ")),
             Err(e) => e.to_string(),
@@ -50,10 +54,12 @@ async fn send_test(
     };
     state.catalog(move |c| c.append_audit(&entry)).await?;
     match result {
-        Ok(recipients) => Ok(Json(json!({ "sent": true, "recipients": recipients, "subject": rendered.subject }))),
-        Err(e @ (MailError::NotConfigured | MailError::NoRecipients | MailError::BadAddress { .. })) => {
-            Err(ApiError::MailNotConfigured(e.to_string()))
-        }
+        Ok(recipients) => Ok(Json(
+            json!({ "sent": true, "recipients": recipients, "subject": rendered.subject }),
+        )),
+        Err(
+            e @ (MailError::NotConfigured | MailError::NoRecipients | MailError::BadAddress { .. }),
+        ) => Err(ApiError::MailNotConfigured(e.to_string())),
         Err(MailError::Smtp { server, reason }) => Err(ApiError::SmtpFailed { server, reason }),
     }
 }

@@ -21,14 +21,25 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Enqueues a disk check now (it otherwise runs hourly): 202 `{job_id}`.
-async fn check_now(State(state): State<AppState>, user: AuthUser) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn check_now(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     user.require_admin()?;
     let job_id = state
         .queue
-        .push(Job::DiskCheck { requested_by: user.username.clone() }, None)
+        .push(
+            Job::DiskCheck {
+                requested_by: user.username.clone(),
+            },
+            None,
+        )
         .await
         .map_err(|_| ApiError::QueueUnavailable)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id, "status": "queued" }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "job_id": job_id, "status": "queued" })),
+    ))
 }
 
 async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -39,8 +50,12 @@ async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("cannot read the backup filesystem")))?;
-    let (by_type, disk) = state.catalog(|c| Ok((c.usage_by_type()?, c.disk_state()?))).await?;
+    .map_err(|e| {
+        ApiError::Internal(anyhow::Error::new(e).context("cannot read the backup filesystem"))
+    })?;
+    let (by_type, disk) = state
+        .catalog(|c| Ok((c.usage_by_type()?, c.disk_state()?)))
+        .await?;
     let alerts = &state.settings.alerts;
     let level = nexus_shared::alert::disk::Level::for_percent(usage.used_percent, alerts);
     Ok(Json(json!({

@@ -55,8 +55,12 @@ impl Level {
 
     pub(super) fn advice_ja(self) -> &'static str {
         match self {
-            Level::Critical => "自動バックアップを一時停止しました。不要なバックアップを削除するか、ストレージを拡張してください。",
-            Level::Error => "古い自動バックアップを削除しました。不要な手動バックアップの削除、またはストレージの拡張を検討してください。",
+            Level::Critical => {
+                "自動バックアップを一時停止しました。不要なバックアップを削除するか、ストレージを拡張してください。"
+            }
+            Level::Error => {
+                "古い自動バックアップを削除しました。不要な手動バックアップの削除、またはストレージの拡張を検討してください。"
+            }
             Level::Warn => "不要なバックアップの削除、またはストレージの拡張を計画してください。",
             Level::Ok => "対応は不要です。",
         }
@@ -64,8 +68,12 @@ impl Level {
 
     pub(super) fn advice_en(self) -> &'static str {
         match self {
-            Level::Critical => "Automatic backups are paused. Delete backups you no longer need or extend the storage.",
-            Level::Error => "Old automatic backups were pruned. Consider deleting manual backups you no longer need, or extending the storage.",
+            Level::Critical => {
+                "Automatic backups are paused. Delete backups you no longer need or extend the storage."
+            }
+            Level::Error => {
+                "Old automatic backups were pruned. Consider deleting manual backups you no longer need, or extending the storage."
+            }
             Level::Warn => "Plan to delete backups you no longer need, or to extend the storage.",
             Level::Ok => "Nothing to do.",
         }
@@ -100,7 +108,12 @@ pub struct Decision {
     pub prune_to_percent: Option<f64>,
 }
 
-pub fn decide(previous: &DiskState, used_percent: f64, now: DateTime<Utc>, s: &AlertSettings) -> Decision {
+pub fn decide(
+    previous: &DiskState,
+    used_percent: f64,
+    now: DateTime<Utc>,
+    s: &AlertSettings,
+) -> Decision {
     let level = Level::for_percent(used_percent, s);
     let changed = level != previous.level;
     let reminder_due = level != Level::Ok
@@ -124,7 +137,11 @@ pub fn decide(previous: &DiskState, used_percent: f64, now: DateTime<Utc>, s: &A
         state: DiskState {
             level,
             automatic_paused,
-            last_notified_at: if notify.is_some() { Some(now) } else { previous.last_notified_at },
+            last_notified_at: if notify.is_some() {
+                Some(now)
+            } else {
+                previous.last_notified_at
+            },
         },
         notify,
         prune_to_percent,
@@ -136,7 +153,9 @@ mod tests {
     use super::*;
 
     fn at(hours: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
             + chrono::Duration::hours(hours)
     }
 
@@ -174,7 +193,12 @@ mod tests {
     #[test]
     fn a_lasting_level_gets_one_reminder_a_day() {
         let d = run(&[85.0; 50]);
-        let reminders: Vec<usize> = d.iter().enumerate().filter(|(_, d)| d.notify == Some(true)).map(|(i, _)| i).collect();
+        let reminders: Vec<usize> = d
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.notify == Some(true))
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(d[0].notify, Some(false));
         assert_eq!(reminders, [24, 48]);
     }

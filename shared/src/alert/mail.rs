@@ -43,15 +43,21 @@ pub struct Mailer {
 }
 
 fn mailbox(address: &str) -> Result<Mailbox, MailError> {
-    address.parse().map_err(|e: lettre::address::AddressError| MailError::BadAddress {
-        address: address.to_owned(),
-        reason: e.to_string(),
-    })
+    address
+        .parse()
+        .map_err(|e: lettre::address::AddressError| MailError::BadAddress {
+            address: address.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 impl Mailer {
     pub fn new(smtp: &SmtpSettings) -> Result<Mailer, MailError> {
-        let host = smtp.host.as_deref().filter(|h| !h.is_empty()).ok_or(MailError::NotConfigured)?;
+        let host = smtp
+            .host
+            .as_deref()
+            .filter(|h| !h.is_empty())
+            .ok_or(MailError::NotConfigured)?;
         if smtp.alert_to.is_empty() {
             return Err(MailError::NoRecipients);
         }
@@ -67,21 +73,28 @@ impl Mailer {
         };
         let builder = match tls {
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(smtp_err)?,
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(smtp_err)?,
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(smtp_err)?
+            }
             _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
         };
         let mut builder = builder
             .port(smtp.port)
             .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));
         if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         Ok(Mailer {
             transport: builder.build(),
             deadline: Duration::from_secs(smtp.timeout_secs.max(1) * 3),
             server,
             from: mailbox(&smtp.from)?,
-            to: smtp.alert_to.iter().map(|a| mailbox(a)).collect::<Result<_, _>>()?,
+            to: smtp
+                .alert_to
+                .iter()
+                .map(|a| mailbox(a))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -93,7 +106,9 @@ impl Mailer {
     /// configured timeout and the whole exchange at most three times it, so
     /// a server that stalls mid-dialogue is an error, not a hang.
     pub async fn send(&self, mail: &Rendered) -> Result<Vec<String>, MailError> {
-        let mut builder = Message::builder().from(self.from.clone()).subject(&mail.subject);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(&mail.subject);
         for to in &self.to {
             builder = builder.to(to.clone());
         }

@@ -68,9 +68,18 @@ impl Alert {
 
     /// Subject and body, Japanese first, English below.
     pub fn render(&self, tz: Tz, host: &str) -> Rendered {
-        let time = |t: &DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string();
+        let time = |t: &DateTime<Utc>| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        };
         let (subject, ja, en) = match self {
-            Alert::BackupFailed { backup_id, code, message, at } => (
+            Alert::BackupFailed {
+                backup_id,
+                code,
+                message,
+                at,
+            } => (
                 format!("[Nexus Backup] バックアップ失敗 / Backup failed: {backup_id}"),
                 format!(
                     "バックアップが失敗しました。\n\nバックアップID: {backup_id}\n日時: {}\nエラー: {code}\n詳細: {message}\n\n\
@@ -83,7 +92,12 @@ impl Alert {
                     time(at)
                 ),
             ),
-            Alert::VerificationFailed { backup_id, check_id, failed_checks, at } => (
+            Alert::VerificationFailed {
+                backup_id,
+                check_id,
+                failed_checks,
+                at,
+            } => (
                 format!("[Nexus Backup] 整合性チェック失敗 / Verification failed: {backup_id}"),
                 format!(
                     "バックアップの整合性チェックが失敗しました（FAIL）。\n\nバックアップID: {backup_id}\nチェックID: {check_id}\n日時: {}\n失敗した項目: {}\n\n\
@@ -98,7 +112,13 @@ impl Alert {
                     failed_checks.join(", ")
                 ),
             ),
-            Alert::RestoreFailed { restore_id, backup_id, code, message, at } => (
+            Alert::RestoreFailed {
+                restore_id,
+                backup_id,
+                code,
+                message,
+                at,
+            } => (
                 format!("[Nexus Backup] 【緊急】リストア失敗 / Restore failed: {backup_id}"),
                 format!(
                     "リストアが失敗しました。\n\nリストアID: {restore_id}\nバックアップID: {backup_id}\n日時: {}\nエラー: {code}\n詳細: {message}\n\n\
@@ -111,13 +131,29 @@ impl Alert {
                     time(at)
                 ),
             ),
-            Alert::DiskLevel { level, used_percent, used_bytes, total_bytes, actions, reminder, at } => {
+            Alert::DiskLevel {
+                level,
+                used_percent,
+                used_bytes,
+                total_bytes,
+                actions,
+                reminder,
+                at,
+            } => {
                 let used = crate::fsutil::human_size(*used_bytes);
                 let total = crate::fsutil::human_size(*total_bytes);
                 let again = if *reminder { "（継続中）" } else { "" };
                 let again_en = if *reminder { " (ongoing)" } else { "" };
-                let actions_ja = if actions.is_empty() { "なし".to_owned() } else { actions.join("\n  ") };
-                let actions_en = if actions.is_empty() { "none".to_owned() } else { actions.join("\n  ") };
+                let actions_ja = if actions.is_empty() {
+                    "なし".to_owned()
+                } else {
+                    actions.join("\n  ")
+                };
+                let actions_en = if actions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    actions.join("\n  ")
+                };
                 (
                     format!(
                         "[Nexus Backup] {}ディスク使用率 {used_percent:.1}%{again} / Disk usage {}{again_en}",
@@ -140,8 +176,14 @@ impl Alert {
             }
             Alert::Test { requested_by, at } => (
                 "[Nexus Backup] テストメール / Test mail".to_owned(),
-                format!("これは Nexus Backup からのテストメールです。\n送信者: {requested_by}\n日時: {}", time(at)),
-                format!("This is a test mail from Nexus Backup.\nRequested by: {requested_by}\nTime: {}", time(at)),
+                format!(
+                    "これは Nexus Backup からのテストメールです。\n送信者: {requested_by}\n日時: {}",
+                    time(at)
+                ),
+                format!(
+                    "This is a test mail from Nexus Backup.\nRequested by: {requested_by}\nTime: {}",
+                    time(at)
+                ),
             ),
         };
         Rendered {
@@ -157,7 +199,9 @@ mod tests {
 
     #[test]
     fn a_backup_failure_mail_names_the_backup_the_error_and_what_to_do_in_both_languages() {
-        let at = DateTime::parse_from_rfc3339("2026-01-31T05:30:25Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-01-31T05:30:25Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let r = Alert::BackupFailed {
             backup_id: "BKP-20260131-143025-manual".into(),
             code: "insufficient_disk_space".into(),
@@ -165,10 +209,15 @@ mod tests {
             at,
         }
         .render(chrono_tz::Asia::Tokyo, "itsm-prod");
-        assert!(r.subject.contains("バックアップ失敗") && r.subject.contains("BKP-20260131-143025-manual"));
+        assert!(
+            r.subject.contains("バックアップ失敗")
+                && r.subject.contains("BKP-20260131-143025-manual")
+        );
         assert!(r.body.contains("2026-01-31 14:30:25 JST"), "{}", r.body);
         assert!(r.body.contains("insufficient_disk_space"));
         assert!(r.body.contains("対処") && r.body.contains("What to do"));
-        assert!(r.body.find("バックアップが失敗").unwrap() < r.body.find("A backup failed").unwrap());
+        assert!(
+            r.body.find("バックアップが失敗").unwrap() < r.body.find("A backup failed").unwrap()
+        );
     }
 }

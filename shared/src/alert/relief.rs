@@ -12,7 +12,11 @@ use crate::service::deletion::{DeleteError, delete_backup};
 
 /// Deletes old automatic backups, oldest first, until usage is under
 /// `target_percent` or nothing deletable is left. Returns what it deleted.
-pub fn relieve(catalog: &Catalog, backup_root: &Path, target_percent: f64) -> Result<Vec<BackupId>, CatalogError> {
+pub fn relieve(
+    catalog: &Catalog,
+    backup_root: &Path,
+    target_percent: f64,
+) -> Result<Vec<BackupId>, CatalogError> {
     let mut candidates = Vec::new();
     for backup_type in [BackupType::Daily, BackupType::Weekly, BackupType::Monthly] {
         let filter = BackupFilter {
@@ -41,7 +45,9 @@ pub fn relieve(catalog: &Catalog, backup_root: &Path, target_percent: f64) -> Re
             }
             Err(DeleteError::Refused { .. } | DeleteError::NotFound(_)) => {}
             Err(DeleteError::Catalog(e)) => return Err(e),
-            Err(e) => tracing::error!(backup_id = %record.id, error = %e, "cannot delete a backup to free space"),
+            Err(e) => {
+                tracing::error!(backup_id = %record.id, error = %e, "cannot delete a backup to free space")
+            }
         }
     }
     Ok(deleted)

@@ -132,7 +132,17 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 fn record_hash(prev: &str, id: i64, occurred_at: &str, e: &StoredFields<'_>) -> String {
     use sha2::{Digest, Sha256};
     let canonical = serde_json::json!([
-        prev, id, occurred_at, e.actor, e.actor_id, e.source, e.remote_addr, e.action, e.target, e.result, e.detail
+        prev,
+        id,
+        occurred_at,
+        e.actor,
+        e.actor_id,
+        e.source,
+        e.remote_addr,
+        e.action,
+        e.target,
+        e.result,
+        e.detail
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -155,9 +165,11 @@ impl Catalog {
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (last_id, prev): (i64, Option<String>) = tx
-            .query_row("SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .unwrap_or((0, None));
         let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
@@ -223,22 +235,25 @@ impl Catalog {
             "SELECT id, occurred_at, actor, source, remote_addr, action, target, result, detail
              FROM audit_logs {where_clause} ORDER BY id DESC LIMIT ?5 OFFSET ?6"
         ))?;
-        let rows = stmt.query_map(params![f.action, f.actor, from, to, f.limit, f.offset], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                AuditRecord {
-                    id: r.get(0)?,
-                    occurred_at: DateTime::<Utc>::MIN_UTC,
-                    actor: r.get(2)?,
-                    source: r.get(3)?,
-                    remote_addr: r.get(4)?,
-                    action: r.get(5)?,
-                    target: r.get(6)?,
-                    result: r.get(7)?,
-                    detail: r.get(8)?,
-                },
-            ))
-        })?;
+        let rows = stmt.query_map(
+            params![f.action, f.actor, from, to, f.limit, f.offset],
+            |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    AuditRecord {
+                        id: r.get(0)?,
+                        occurred_at: DateTime::<Utc>::MIN_UTC,
+                        actor: r.get(2)?,
+                        source: r.get(3)?,
+                        remote_addr: r.get(4)?,
+                        action: r.get(5)?,
+                        target: r.get(6)?,
+                        result: r.get(7)?,
+                        detail: r.get(8)?,
+                    },
+                ))
+            },
+        )?;
         let records = rows
             .map(|row| {
                 let (at, mut record) = row?;
@@ -274,7 +289,10 @@ impl Catalog {
             let prev_hash: Option<String> = r.get(10)?;
             let (Some(stored_hash), Some(prev_hash)) = (stored_hash, prev_hash) else {
                 if prev.is_some() {
-                    report.problem = Some((id, "record has no hash inside the chain (inserted by hand?)".into()));
+                    report.problem = Some((
+                        id,
+                        "record has no hash inside the chain (inserted by hand?)".into(),
+                    ));
                     break;
                 }
                 report.unchained += 1;
@@ -287,11 +305,15 @@ impl Catalog {
             if let Some(pid) = previous_id
                 && id != pid + 1
             {
-                report.problem = Some((id, format!("records {} to {} are missing", pid + 1, id - 1)));
+                report.problem =
+                    Some((id, format!("records {} to {} are missing", pid + 1, id - 1)));
                 break;
             }
             if prev_hash != expected_prev {
-                report.problem = Some((id, "does not follow the record before it (removed or reordered records)".into()));
+                report.problem = Some((
+                    id,
+                    "does not follow the record before it (removed or reordered records)".into(),
+                ));
                 break;
             }
             let (actor, source, action, result): (String, String, String, String) =

@@ -29,7 +29,8 @@ impl Catalog {
             return Ok(DiskState::default());
         };
         Ok(DiskState {
-            level: Level::parse(&level).ok_or_else(|| CatalogError::Corrupt(format!("disk level {level:?}")))?,
+            level: Level::parse(&level)
+                .ok_or_else(|| CatalogError::Corrupt(format!("disk level {level:?}")))?,
             automatic_paused,
             last_notified_at: notified.as_deref().map(time::parse_utc).transpose()?,
         })
@@ -66,12 +67,22 @@ impl Catalog {
             "SELECT backup_type, COUNT(*), COALESCE(SUM(file_size), 0) FROM backups
              WHERE status = 'success' GROUP BY backup_type",
         )?;
-        let mut usage: BTreeMap<BackupType, TypeUsage> =
-            BackupType::ALL.into_iter().map(|t| (t, TypeUsage::default())).collect();
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut usage: BTreeMap<BackupType, TypeUsage> = BackupType::ALL
+            .into_iter()
+            .map(|t| (t, TypeUsage::default()))
+            .collect();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (name, count, bytes) = row?;
-            let t: BackupType = name.parse().map_err(|e| CatalogError::Corrupt(format!("{e}")))?;
+            let t: BackupType = name
+                .parse()
+                .map_err(|e| CatalogError::Corrupt(format!("{e}")))?;
             usage.insert(
                 t,
                 TypeUsage {

@@ -6,9 +6,9 @@
 
 mod audit;
 mod backups;
-mod disk;
 mod checks;
 mod deletion;
+mod disk;
 mod maintenance;
 mod migrate;
 mod restores;
@@ -21,13 +21,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use disk::TypeUsage;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditResult, AuditSource, ChainReport};
 pub use backups::{
     BackupFilter, BackupRecord, Completed, CreatedBy, ErrorInfo, LeaseOutcome, NewBackup,
 };
 pub use checks::{Begun, Claim, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
+pub use disk::TypeUsage;
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
 pub use restores::{
     InvalidRestoreId, LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestoreId,

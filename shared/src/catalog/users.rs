@@ -18,7 +18,13 @@ pub struct User {
 
 impl User {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, i64)> {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use rand::Rng;
 use rusqlite::{Connection, Statement, Transaction, params};
 
-use super::*;
 use super::text::*;
+use super::*;
 
 // ---------------------------------------------------------------------------
 // Building the database
@@ -199,7 +199,11 @@ impl Plan {
     }
 }
 
-pub(super) fn insert_users(tx: &Transaction<'_>, g: &mut TextGen, count: u64) -> rusqlite::Result<()> {
+pub(super) fn insert_users(
+    tx: &Transaction<'_>,
+    g: &mut TextGen,
+    count: u64,
+) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO users (id, username, display_name, email, role, department, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -369,4 +373,3 @@ pub(super) fn insert_audit_trail(
     }
     Ok(last_id)
 }
-

@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-
 /// How many rows of each table a generated database holds, and its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemoStats {
@@ -149,7 +148,6 @@ fn generate_until(path: &Path, target_bytes: u64, end: i64) -> Result<DemoStats,
     }
     built
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -407,4 +405,3 @@ mod tests {
         assert!(elapsed.as_secs() < 60);
     }
 }
-

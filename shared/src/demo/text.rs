@@ -370,7 +370,12 @@ impl TextGen {
         }
     }
 
-    pub(super) fn entry(&self, user_id: u64, action: &'static str, incident: &Incident) -> AuditEntry {
+    pub(super) fn entry(
+        &self,
+        user_id: u64,
+        action: &'static str,
+        incident: &Incident,
+    ) -> AuditEntry {
         AuditEntry {
             user_id,
             action,
@@ -381,7 +386,12 @@ impl TextGen {
 
     /// Fills `c` with sentences until it holds about `chars` characters
     /// (counted as UTF-8 bytes: three per Japanese character).
-    pub(super) fn description(&mut self, sentences: &[&str], japanese: bool, chars: std::ops::Range<usize>) {
+    pub(super) fn description(
+        &mut self,
+        sentences: &[&str],
+        japanese: bool,
+        chars: std::ops::Range<usize>,
+    ) {
         let bytes_per_char = if japanese { 3 } else { 1 };
         let goal = self.rng.random_range(chars) * bytes_per_char;
         self.c.clear();
@@ -489,4 +499,3 @@ pub(super) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
 }
-

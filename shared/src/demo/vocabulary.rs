@@ -205,7 +205,8 @@ pub(super) const INCIDENT_TITLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-pub(super) const TITLE_PREFIXES: &[&str] = &["【至急】", "[東京本社] ", "[Osaka] ", "【再発】", "[VIP] "];
+pub(super) const TITLE_PREFIXES: &[&str] =
+    &["【至急】", "[東京本社] ", "[Osaka] ", "【再発】", "[VIP] "];
 
 pub(super) const INCIDENT_SENTENCES_JA: &[&str] = &[
     "本日{T}頃から{S}の応答が遅くなっています。",
@@ -373,4 +374,3 @@ pub(super) const USER_AGENTS: &[&str] = &[
 ];
 
 pub(super) const MFA: &[&str] = &["totp", "push", "sms"];
-

@@ -27,10 +27,22 @@ mod tests {
 
     #[test]
     fn descriptions_are_trimmed_and_checked() {
-        assert_eq!(parse_description(Some("  デプロイ前  ".into())), Ok(Some("デプロイ前".into())));
+        assert_eq!(
+            parse_description(Some("  デプロイ前  ".into())),
+            Ok(Some("デプロイ前".into()))
+        );
         assert_eq!(parse_description(Some("   ".into())), Ok(None));
-        assert_eq!(parse_description(Some("あ".repeat(500))).map(|d| d.is_some()), Ok(true));
-        assert_eq!(parse_description(Some("あ".repeat(501))), Err(InvalidDescription::TooLong));
-        assert_eq!(parse_description(Some("a\nb".into())), Err(InvalidDescription::ControlCharacters));
+        assert_eq!(
+            parse_description(Some("あ".repeat(500))).map(|d| d.is_some()),
+            Ok(true)
+        );
+        assert_eq!(
+            parse_description(Some("あ".repeat(501))),
+            Err(InvalidDescription::TooLong)
+        );
+        assert_eq!(
+            parse_description(Some("a\nb".into())),
+            Err(InvalidDescription::ControlCharacters)
+        );
     }
 }

@@ -39,7 +39,10 @@ pub struct CompressOptions {
 
 impl Default for CompressOptions {
     fn default() -> Self {
-        CompressOptions { level: 6, threads: 0 }
+        CompressOptions {
+            level: 6,
+            threads: 0,
+        }
     }
 }
 
@@ -80,8 +83,9 @@ pub fn gzip_file(
     let total = input.metadata().map_err(read_err)?.len().max(1);
     let output = fsutil::create_private_file(dest).map_err(write_err)?;
     let mut sink = Hashing::new(BufWriter::with_capacity(IO_BYTES, output));
-    let level = CompressionLvl::new(i32::from(options.level))
-        .map_err(|_| EngineError::InvalidOptions(format!("compression level {} (1–12)", options.level)))?;
+    let level = CompressionLvl::new(i32::from(options.level)).map_err(|_| {
+        EngineError::InvalidOptions(format!("compression level {} (1–12)", options.level))
+    })?;
 
     let threads = options.thread_count();
     let (raw_size, raw_sha256) = thread::scope(|scope| -> Result<(u64, String), EngineError> {
@@ -100,14 +104,19 @@ pub fn gzip_file(
             ReadError::Io(e) => read_err(e),
             ReadError::Stopped(e) => e,
         });
-        let written = writer.join().expect("the writer thread panicked").map_err(write_err);
+        let written = writer
+            .join()
+            .expect("the writer thread panicked")
+            .map_err(write_err);
         let read = read?;
         written?;
         Ok(read)
     })?;
 
     let (buffered, gz_size, gz_hasher) = sink.finish();
-    let file = buffered.into_inner().map_err(|e| write_err(e.into_error()))?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?;
     file.sync_all().map_err(write_err)?;
     Ok(Compressed {
         raw_size,
@@ -253,7 +262,10 @@ mod tests {
     use super::*;
     use flate2::read::MultiGzDecoder;
 
-    fn compress(data: &[u8], options: CompressOptions) -> (tempfile::TempDir, Compressed, std::path::PathBuf) {
+    fn compress(
+        data: &[u8],
+        options: CompressOptions,
+    ) -> (tempfile::TempDir, Compressed, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("in");
         std::fs::write(&src, data).unwrap();
@@ -263,26 +275,51 @@ mod tests {
     }
 
     fn sample(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i % 251) as u8 ^ (i / 7919) as u8).collect()
+        (0..len)
+            .map(|i| (i % 251) as u8 ^ (i / 7919) as u8)
+            .collect()
     }
 
     #[test]
     fn the_output_decompresses_to_the_input_and_both_hashes_match() {
         let data = sample(3 * CHUNK_BYTES + 12_345);
-        let (_dir, c, dest) = compress(&data, CompressOptions { level: 6, threads: 3 });
+        let (_dir, c, dest) = compress(
+            &data,
+            CompressOptions {
+                level: 6,
+                threads: 3,
+            },
+        );
         assert_eq!(c.raw_size, data.len() as u64);
-        assert_eq!(sha256_file(&dest).unwrap(), (c.gz_size, c.gz_sha256.clone()));
+        assert_eq!(
+            sha256_file(&dest).unwrap(),
+            (c.gz_size, c.gz_sha256.clone())
+        );
         assert_eq!(c.raw_sha256, checksum_text(Sha256::digest(&data)));
         let mut back = Vec::new();
-        MultiGzDecoder::new(File::open(&dest).unwrap()).read_to_end(&mut back).unwrap();
+        MultiGzDecoder::new(File::open(&dest).unwrap())
+            .read_to_end(&mut back)
+            .unwrap();
         assert!(back == data, "round trip differs");
     }
 
     #[test]
     fn the_same_input_gives_the_same_bytes_whatever_the_thread_count() {
         let data = sample(2 * CHUNK_BYTES + 99);
-        let (_a, one, _) = compress(&data, CompressOptions { level: 6, threads: 1 });
-        let (_b, four, _) = compress(&data, CompressOptions { level: 6, threads: 4 });
+        let (_a, one, _) = compress(
+            &data,
+            CompressOptions {
+                level: 6,
+                threads: 1,
+            },
+        );
+        let (_b, four, _) = compress(
+            &data,
+            CompressOptions {
+                level: 6,
+                threads: 4,
+            },
+        );
         assert_eq!(one, four);
     }
 
@@ -291,7 +328,9 @@ mod tests {
         let (_dir, c, dest) = compress(b"", CompressOptions::default());
         assert_eq!(c.raw_size, 0);
         let mut back = Vec::new();
-        MultiGzDecoder::new(File::open(&dest).unwrap()).read_to_end(&mut back).unwrap();
+        MultiGzDecoder::new(File::open(&dest).unwrap())
+            .read_to_end(&mut back)
+            .unwrap();
         assert!(back.is_empty());
     }
 
@@ -300,9 +339,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("in");
         std::fs::write(&src, sample(3 * CHUNK_BYTES)).unwrap();
-        let err = gzip_file(&src, &dir.path().join("out.gz"), CompressOptions::default(), &mut |_| {
-            Err(EngineError::Aborted("test".into()))
-        })
+        let err = gzip_file(
+            &src,
+            &dir.path().join("out.gz"),
+            CompressOptions::default(),
+            &mut |_| Err(EngineError::Aborted("test".into())),
+        )
         .unwrap_err();
         assert_eq!(err.code(), "aborted");
     }

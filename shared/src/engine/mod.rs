@@ -168,10 +168,16 @@ fn run(
     observer.event(Event::PhaseStarted(Phase::Compress))?;
     let (integrity, compressed) = std::thread::scope(|scope| {
         let integrity = scope.spawn(|| snapshot::integrity_check(&temps.snapshot));
-        let compressed = compress::gzip_file(&temps.snapshot, &temps.gz, plan.compression, &mut |f| {
-            observer.event(Event::Progress(Phase::Compress, f))
-        });
-        (integrity.join().expect("the integrity check thread panicked"), compressed)
+        let compressed =
+            compress::gzip_file(&temps.snapshot, &temps.gz, plan.compression, &mut |f| {
+                observer.event(Event::Progress(Phase::Compress, f))
+            });
+        (
+            integrity
+                .join()
+                .expect("the integrity check thread panicked"),
+            compressed,
+        )
     });
     integrity?;
     observer.event(Event::IntegrityOk)?;

@@ -28,7 +28,13 @@ pub async fn run(ctx: &JobContext, alert: Alert) -> anyhow::Result<String> {
     match mailer.send(&rendered).await {
         Ok(to) => {
             tracing::info!(kind, to = ?to, subject = %rendered.subject, "alert mailed");
-            audit(ctx, kind, AuditResult::Success, format!("to {}", to.join(", "))).await;
+            audit(
+                ctx,
+                kind,
+                AuditResult::Success,
+                format!("to {}", to.join(", ")),
+            )
+            .await;
             Ok(format!("{kind}: mailed to {}", to.join(", ")))
         }
         Err(e) => {
@@ -59,7 +65,11 @@ fn host_name() -> String {
 /// alert can never fail the work that raised it.
 pub async fn raise(ctx: &JobContext, alert: Alert) {
     let kind = alert.kind();
-    if let Err(e) = ctx.queue.push(nexus_shared::queue::Job::Alert { alert }, None).await {
+    if let Err(e) = ctx
+        .queue
+        .push(nexus_shared::queue::Job::Alert { alert }, None)
+        .await
+    {
         tracing::error!(kind, error = %e, "cannot enqueue an alert");
     }
 }

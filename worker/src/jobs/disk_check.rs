@@ -28,12 +28,20 @@ pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<Strin
                     "{} old automatic backup(s) deleted / 古い自動バックアップを {} 件削除: {}",
                     deleted.len(),
                     deleted.len(),
-                    deleted.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    deleted
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             match (previous.automatic_paused, decision.state.automatic_paused) {
-                (false, true) => actions.push("automatic backups paused / 自動バックアップを一時停止".into()),
-                (true, false) => actions.push("automatic backups resumed / 自動バックアップを再開".into()),
+                (false, true) => {
+                    actions.push("automatic backups paused / 自動バックアップを一時停止".into())
+                }
+                (true, false) => {
+                    actions.push("automatic backups resumed / 自動バックアップを再開".into())
+                }
                 _ => {}
             }
             catalog.save_disk_state(&decision.state, usage.used_percent)?;
@@ -45,8 +53,14 @@ pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<Strin
     let percent = usage.used_percent;
     match level {
         Level::Ok => tracing::info!(used_percent = percent, "disk check: OK"),
-        Level::Warn => tracing::warn!(used_percent = percent, "WARN: backup storage is {percent:.1}% full"),
-        Level::Error => tracing::error!(used_percent = percent, "ERROR: backup storage is {percent:.1}% full"),
+        Level::Warn => tracing::warn!(
+            used_percent = percent,
+            "WARN: backup storage is {percent:.1}% full"
+        ),
+        Level::Error => tracing::error!(
+            used_percent = percent,
+            "ERROR: backup storage is {percent:.1}% full"
+        ),
         Level::Critical => tracing::error!(
             used_percent = percent,
             "CRITICAL: backup storage is {percent:.1}% full; automatic backups paused"
@@ -68,9 +82,10 @@ pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<Strin
         .await;
     }
     if decision.notify.is_some() || !actions.is_empty() {
-        let mut entry = AuditEntry::system(AuditSource::Worker, "storage.check", AuditResult::Success)
-            .target(level.as_str())
-            .detail(format!("{percent:.1}% used; {}", actions.join("; ")));
+        let mut entry =
+            AuditEntry::system(AuditSource::Worker, "storage.check", AuditResult::Success)
+                .target(level.as_str())
+                .detail(format!("{percent:.1}% used; {}", actions.join("; ")));
         entry.actor = requested_by;
         ctx.blocking(move |c| c.append_audit(&entry)).await?;
     }

@@ -33,10 +33,13 @@ pub async fn handle(
             backup_id,
         } => {
             let span = tracing::info_span!(parent: &span, "verify", backup_id = %backup_id, check_id = %check_id);
-            verify::run(&ctx, check_id, backup_id).instrument(span).await
+            verify::run(&ctx, check_id, backup_id)
+                .instrument(span)
+                .await
         }
         Job::VerifyAll { requested_by } => {
-            let span = tracing::info_span!(parent: &span, "verify_all", requested_by = %requested_by);
+            let span =
+                tracing::info_span!(parent: &span, "verify_all", requested_by = %requested_by);
             verify::run_all(&ctx, requested_by).instrument(span).await
         }
         Job::Prune {
@@ -49,7 +52,8 @@ pub async fn handle(
                 .await
         }
         Job::Reconcile { requested_by } => {
-            let span = tracing::info_span!(parent: &span, "reconcile", requested_by = %requested_by);
+            let span =
+                tracing::info_span!(parent: &span, "reconcile", requested_by = %requested_by);
             reconcile::run(&ctx, requested_by).instrument(span).await
         }
         Job::Alert { alert } => {
@@ -57,7 +61,8 @@ pub async fn handle(
             alert::run(&ctx, alert).instrument(span).await
         }
         Job::DiskCheck { requested_by } => {
-            let span = tracing::info_span!(parent: &span, "disk_check", requested_by = %requested_by);
+            let span =
+                tracing::info_span!(parent: &span, "disk_check", requested_by = %requested_by);
             disk_check::run(&ctx, requested_by).instrument(span).await
         }
         Job::Restore { restore_id } => {
