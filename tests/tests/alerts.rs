@@ -194,7 +194,7 @@ impl Drop for Tmpfs {
 fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lifts() {
     let sink = SmtpSink::start(None);
     let base = tempfile::tempdir().unwrap();
-    let disk = Tmpfs::mount(&base.path().join("backups"), 24);
+    let disk = Tmpfs::mount(&base.path().join("backups"), 64);
     let app = with_mail(TestApp::builder().db_size_mb(1), &sink)
         .env("NEXUS_BACKUP_ROOT", disk.0.to_str().unwrap())
         .spawn();
@@ -244,6 +244,16 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
     assert!(mails[2]["subject"].as_str().unwrap().contains("【緊急】"));
     assert_eq!(storage()["automatic_paused"], true);
     assert_eq!(storage()["alert_level"], "critical");
+    // A requested backup still runs, with a warning.
+    let (status, accepted) = app.post_backup(&token, &json!({"type": "manual"}));
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["warning"]["code"], "storage_critical");
+    let done = app.wait_until_terminal(
+        &token,
+        accepted["backup_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(done["status"], "success", "{done}");
 
     std::fs::remove_file(disk.0.join("filler")).unwrap();
     let mails = check(4);
@@ -256,5 +266,5 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
     assert_eq!(s["automatic_paused"], false);
     assert_eq!(s["alert_level"], "ok");
     assert_eq!(s["by_type"]["daily"]["count"], 1);
-    assert_eq!(s["by_type"]["manual"]["count"], 1);
+    assert_eq!(s["by_type"]["manual"]["count"], 2);
 }

@@ -140,13 +140,22 @@ async fn create(
     state.catalog(move |c| c.append_audit(&entry)).await?;
     tracing::info!(backup_id = %id, user = %user.username, "backup accepted");
 
-    let body = json!({
+    let mut body = json!({
         "backup_id": id.to_string(),
         "backup_type": backup_type,
         "status": BackupStatus::InProgress,
         "started_at": local_time(record.started_at, state.settings.tz()),
         "created_by": record.created_by,
     });
+    // At the CRITICAL disk level automatic backups are paused; a requested
+    // one still runs, with a warning (guide §7.3).
+    if state.catalog(|c| c.automatic_backups_paused()).await? {
+        body["warning"] = json!({
+            "code": "storage_critical",
+            "message": "バックアップ領域の空き容量が危険な水準です。自動バックアップは停止中です。",
+            "message_en": "The backup storage is critically full; automatic backups are paused.",
+        });
+    }
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/backups/{id}"))],
