@@ -120,6 +120,21 @@ async fn run_here(env: &Env, id: &RestoreId) -> Result<RestoreRecord, CliError> 
             RestoreOutcome::HeldElsewhere { .. } | RestoreOutcome::HandedOver(_) => {
                 tokio::time::sleep(env.settings.lease_ttl() / 3).await;
             }
+            RestoreOutcome::Failed { backup_id, error } => {
+                // Mailed by the next worker that runs, as a worker's failure would be.
+                let alert = nexus_shared::alert::Alert::RestoreFailed {
+                    restore_id: id.to_string(),
+                    backup_id: backup_id.to_string(),
+                    code: error.code,
+                    message: error.message,
+                    at: chrono::Utc::now(),
+                };
+                let job = nexus_shared::queue::Job::Alert { alert };
+                if let Err(e) = env.queue.push(job, None).await {
+                    eprintln!("Warning: cannot enqueue the failure alert: {e}");
+                }
+                return Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?);
+            }
             _ => return Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?),
         }
     }
