@@ -33,6 +33,7 @@ pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
 
 /// One pass over the unclaimed in-progress records.
 pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
+    sweep_restores(ctx).await?;
     let records = ctx.blocking(|c| c.unclaimed_in_progress()).await?;
     for record in records {
         let job = match &record.job_id {
@@ -88,6 +89,42 @@ async fn give_up(ctx: &JobContext, record: &BackupRecord, detail: String) -> any
             .target(record.id.to_string())
             .detail(detail);
         ctx.blocking(move |c| c.append_audit(&entry)).await?;
+    }
+    Ok(())
+}
+
+/// A restore whose job has ended or vanished without recording a result is
+/// failed, never run again on its own: a restore rewrites the live database
+/// and runs only from a live, confirmed request.
+async fn sweep_restores(ctx: &JobContext) -> anyhow::Result<()> {
+    for restore in ctx.blocking(|c| c.unclaimed_restores()).await? {
+        let state = match &restore.job_id {
+            Some(job_id) => ctx.queue.job_state(job_id).await?,
+            None => None,
+        };
+        let gone = match &state {
+            Some(state) => state.is_terminal(),
+            None => Utc::now() - restore.started_at > ENQUEUE_GRACE,
+        };
+        if !gone {
+            continue;
+        }
+        let error = ErrorInfo {
+            code: "restore_abandoned".into(),
+            message: "the restore's job ended or was lost without recording a result".into(),
+        };
+        tracing::error!(restore_id = %restore.id, "marking an abandoned restore as failed");
+        let id = restore.id.clone();
+        let closed = ctx
+            .blocking(move |c| c.finish_restore(&id, None, Some(&error)))
+            .await?;
+        if closed {
+            let entry =
+                AuditEntry::system(AuditSource::Worker, "restore.run", AuditResult::Failure)
+                    .target(restore.id.to_string())
+                    .detail("restore_abandoned");
+            ctx.blocking(move |c| c.append_audit(&entry)).await?;
+        }
     }
     Ok(())
 }

@@ -250,6 +250,20 @@ impl Catalog {
         Ok((records, total.max(0) as u64))
     }
 
+    /// Restores still `in_progress` that no runner holds a live lease on
+    /// (for the sweeper).
+    pub fn unclaimed_restores(&self) -> Result<Vec<RestoreRecord>> {
+        let conn = self.connect()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM restores
+             WHERE status = 'in_progress' AND (lease_owner IS NULL OR lease_expires_at < ?1)
+             ORDER BY started_at"
+        ))?;
+        stmt.query_map([now_millis()], read_record)?
+            .map(|r| r?)
+            .collect()
+    }
+
     pub fn set_restore_job_id(&self, id: &RestoreId, job_id: &str) -> Result<()> {
         self.connect()?.execute(
             "UPDATE restores SET job_id = ?2 WHERE restore_id = ?1",
