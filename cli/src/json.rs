@@ -1,17 +1,13 @@
 //! The JSON shapes of `--json`: the API's (SPEC §8) field names, so a
 //! script can read the CLI's output and the API's alike.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use nexus_shared::catalog::{BackupRecord, Verification};
 use nexus_shared::settings::Settings;
 use serde_json::{Value, json};
 
 /// RFC 3339 with the configured zone's offset, e.g. `2026-01-31T14:30:25+09:00`.
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
-}
+pub use nexus_shared::catalog::format_local as local_time;
 
 /// A backup: `{backup_id, backup_type, status, phase, progress_percent,
 /// description, file_path, file_size, original_size, checksum, created_by,

@@ -17,7 +17,7 @@ use axum::{Json as JsonResponse, Router};
 use chrono::Utc;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, ReconcileReport};
 use nexus_shared::queue::Job;
-use nexus_shared::service::prune::{PRUNED_TYPES, preview};
+use nexus_shared::service::prune::{PRUNED_TYPES, preview, preview_document};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -120,29 +120,7 @@ async fn preview_body(state: &AppState) -> Result<Value, ApiError> {
     let expired = state
         .catalog(move |c| preview(c, &settings, now, &PRUNED_TYPES))
         .await?;
-    let tz = state.settings.tz();
-    let root = &state.settings.backup_root;
-    let would_delete: Vec<Value> = expired
-        .iter()
-        .map(|e| {
-            let id = &e.record.id;
-            json!({
-                "backup_id": id.to_string(),
-                "backup_type": id.backup_type(),
-                "status": e.record.status,
-                "started_at": local_time(e.record.started_at, tz),
-                "file_path": root.join(id.relative_path()).display().to_string(),
-                "retention": e.period.to_string(),
-                "expired_before": local_time(e.cutoff, tz),
-            })
-        })
-        .collect();
-    Ok(json!({
-        "dry_run": true,
-        "checked_at": local_time(now, tz),
-        "retention": state.settings.retention,
-        "would_delete": would_delete,
-    }))
+    Ok(preview_document(&expired, &state.settings, now))
 }
 
 async fn reconcile(

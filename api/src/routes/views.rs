@@ -1,16 +1,12 @@
 //! JSON shapes of the API (SPEC §8), with times in the configured timezone.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification};
 use nexus_shared::engine::verify::CheckResult;
 use serde::Serialize;
 
 /// RFC 3339 with the configured zone's offset, e.g. `2026-01-31T14:30:25+09:00`.
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
-}
+pub use nexus_shared::catalog::format_local as local_time;
 
 #[derive(Serialize)]
 pub struct BackupView {

@@ -7,12 +7,10 @@
 
 use chrono::Utc;
 use nexus_shared::catalog::AuditResult;
-use nexus_shared::service::prune::{PRUNED_TYPES, preview, prune};
-use serde_json::json;
+use nexus_shared::service::prune::{PRUNED_TYPES, preview, preview_document, prune};
 
 use super::{Env, blocking, cli_audit};
 use crate::exit::{CliError, FAILURE};
-use crate::json::local_time;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,31 +25,11 @@ pub struct Args {
 pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
     let now = Utc::now();
     let tz = env.settings.tz();
-    let root = &env.settings.backup_root;
     if args.dry_run {
         let expired = preview(&env.catalog, &env.settings, now, &PRUNED_TYPES)
             .map_err(anyhow::Error::from)?;
         if args.json {
-            let would_delete: Vec<_> = expired
-                .iter()
-                .map(|e| {
-                    let id = &e.record.id;
-                    json!({
-                        "backup_id": id.to_string(),
-                        "backup_type": id.backup_type(),
-                        "status": e.record.status,
-                        "started_at": local_time(e.record.started_at, tz),
-                        "file_path": root.join(id.relative_path()).display().to_string(),
-                        "retention": e.period.to_string(),
-                        "expired_before": local_time(e.cutoff, tz),
-                    })
-                })
-                .collect();
-            crate::json::print(&json!({
-                "dry_run": true,
-                "checked_at": local_time(now, tz),
-                "would_delete": would_delete,
-            }));
+            crate::json::print(&preview_document(&expired, &env.settings, now));
             return Ok(());
         }
         for e in &expired {

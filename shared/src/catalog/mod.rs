@@ -34,7 +34,7 @@ pub use restores::{
     RestorePhase, RestoreRecord,
 };
 pub use schedules::{ScheduleRun, SlotBackup};
-pub use time::{format_utc, parse_utc};
+pub use time::{format_local, format_utc, parse_utc};
 pub use users::User;
 
 #[derive(Debug, thiserror::Error)]

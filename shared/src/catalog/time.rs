@@ -9,6 +9,13 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// RFC 3339 with the offset of `tz`, to the second, e.g.
+/// `2026-01-31T14:30:25+09:00`: how every front end shows a time.
+pub fn format_local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
 pub fn parse_utc(s: &str) -> Result<DateTime<Utc>, CatalogError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::deletion::{DeleteError, delete_backup};
-use crate::catalog::{AuditEntry, AuditResult, Catalog, CatalogError};
+use crate::catalog::{AuditEntry, AuditResult, Catalog, CatalogError, format_local};
 use crate::domain::{BackupId, BackupType};
 use crate::retention::{self, Expired};
 use crate::settings::Settings;
@@ -26,6 +26,36 @@ pub fn preview(
     let mut expired = retention::expired(&records, now, &settings.retention, settings.tz());
     expired.retain(|e| types.contains(&e.record.id.backup_type()));
     Ok(expired)
+}
+
+/// The dry run as the API and the CLI show it: what would go, and why.
+pub fn preview_document(
+    expired: &[Expired],
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let tz = settings.tz();
+    let would_delete: Vec<serde_json::Value> = expired
+        .iter()
+        .map(|e| {
+            let id = &e.record.id;
+            serde_json::json!({
+                "backup_id": id.to_string(),
+                "backup_type": id.backup_type(),
+                "status": e.record.status,
+                "started_at": format_local(e.record.started_at, tz),
+                "file_path": settings.backup_root.join(id.relative_path()).display().to_string(),
+                "retention": e.period.to_string(),
+                "expired_before": format_local(e.cutoff, tz),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "dry_run": true,
+        "checked_at": format_local(now, tz),
+        "retention": settings.retention,
+        "would_delete": would_delete,
+    })
 }
 
 /// What a prune did.
