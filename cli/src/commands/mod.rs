@@ -92,6 +92,27 @@ impl Env {
         })
     }
 
+    /// A lease owner name unique to this run of the CLI, e.g.
+    /// `cli@root:4242/01J…`, for the runners it starts in-process.
+    pub fn owner() -> String {
+        format!(
+            "cli@{}:{}/{}",
+            nexus_shared::os_user(),
+            std::process::id(),
+            ulid::Ulid::generate()
+        )
+    }
+
+    /// Queues an alert for the next worker to mail; a failure to queue is
+    /// returned as text for a warning, never as an error of the command.
+    pub async fn queue_alert(&self, alert: nexus_shared::alert::Alert) -> Result<(), String> {
+        self.queue
+            .push(nexus_shared::queue::Job::Alert { alert }, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("Warning: cannot enqueue the failure alert: {e}"))
+    }
+
     /// Whether a worker has beaten its heart lately.
     pub async fn worker_alive(&self) -> Result<bool, CliError> {
         let alive = self

@@ -9,7 +9,6 @@ use nexus_shared::alert::Alert;
 use nexus_shared::catalog::{AuditSource, BackupRecord};
 use nexus_shared::domain::{BackupId, BackupStatus, Phase};
 use nexus_shared::engine::{EngineError, Event, Observer};
-use nexus_shared::queue::Job;
 use nexus_shared::runner::{RunOutcome, Runner, log_lines};
 
 use super::super::{Env, worker_silence};
@@ -111,12 +110,7 @@ pub async fn run_here(
     log: Log,
     progress: &Progress,
 ) -> Result<BackupRecord, CliError> {
-    let owner = format!(
-        "cli@{}:{}/{}",
-        nexus_shared::os_user(),
-        std::process::id(),
-        ulid::Ulid::generate()
-    );
+    let owner = Env::owner();
     loop {
         let outcome = tokio::task::block_in_place(|| {
             Runner {
@@ -141,11 +135,8 @@ pub async fn run_here(
                     message: e.to_string(),
                     at: Utc::now(),
                 };
-                if let Err(e) = env.queue.push(Job::Alert { alert }, None).await {
-                    progress.line(
-                        log,
-                        format!("Warning: cannot enqueue the failure alert: {e}"),
-                    );
+                if let Err(warning) = env.queue_alert(alert).await {
+                    progress.line(log, warning);
                 }
                 return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
             }

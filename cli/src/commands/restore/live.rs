@@ -98,12 +98,7 @@ async fn follow(env: &Env, id: &RestoreId, log: Log) -> Result<RestoreRecord, Cl
 }
 
 async fn run_here(env: &Env, id: &RestoreId) -> Result<RestoreRecord, CliError> {
-    let owner = format!(
-        "cli@{}:{}/{}",
-        nexus_shared::os_user(),
-        std::process::id(),
-        ulid::Ulid::generate()
-    );
+    let owner = Env::owner();
     loop {
         let outcome = tokio::task::block_in_place(|| {
             RestoreRunner {
@@ -129,9 +124,8 @@ async fn run_here(env: &Env, id: &RestoreId) -> Result<RestoreRecord, CliError> 
                     message: error.message,
                     at: chrono::Utc::now(),
                 };
-                let job = nexus_shared::queue::Job::Alert { alert };
-                if let Err(e) = env.queue.push(job, None).await {
-                    eprintln!("Warning: cannot enqueue the failure alert: {e}");
+                if let Err(warning) = env.queue_alert(alert).await {
+                    eprintln!("{warning}");
                 }
                 return Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?);
             }
