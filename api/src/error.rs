@@ -80,6 +80,13 @@ pub enum ApiError {
     QueueUnavailable,
     #[error("mail is not configured: {0}")]
     MailNotConfigured(String),
+    #[error("offsite copies are not configured")]
+    OffsiteNotConfigured,
+    #[error("backup {backup_id} has no stored offsite copy")]
+    OffsiteCopyNotStored {
+        backup_id: String,
+        state: Option<&'static str>,
+    },
     #[error("SMTP failed: {server}: {reason}")]
     SmtpFailed { server: String, reason: String },
     #[error("internal error: {0:#}")]
@@ -112,7 +119,8 @@ impl ApiError {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InsufficientDiskSpace { .. } => StatusCode::INSUFFICIENT_STORAGE,
-            DatabaseNotFound | QueueUnavailable | MailNotConfigured(_) => {
+            OffsiteCopyNotStored { .. } => StatusCode::CONFLICT,
+            DatabaseNotFound | QueueUnavailable | MailNotConfigured(_) | OffsiteNotConfigured => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             SmtpFailed { .. } => StatusCode::BAD_GATEWAY,
@@ -151,6 +159,8 @@ impl ApiError {
             QueueUnavailable => "queue_unavailable",
             MailNotConfigured(_) => "mail_not_configured",
             SmtpFailed { .. } => "smtp_error",
+            OffsiteNotConfigured => "offsite_not_configured",
+            OffsiteCopyNotStored { .. } => "offsite_copy_not_stored",
             Internal(_) => "internal_error",
         }
     }
@@ -190,6 +200,9 @@ impl ApiError {
                 json!({ "restore_id": given, "expected": "RST-<26 characters>" })
             }
             RestoreNotFound(id) => json!({ "restore_id": id }),
+            OffsiteCopyNotStored { backup_id, state } => {
+                json!({ "backup_id": backup_id, "offsite_state": state })
+            }
             InsufficientDiskSpace {
                 required,
                 available,

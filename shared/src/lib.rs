@@ -8,6 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod fsutil;
+pub mod offsite;
 pub mod password;
 pub mod queue;
 pub mod retention;

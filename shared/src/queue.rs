@@ -56,6 +56,15 @@ pub enum Job {
     DiskCheck {
         requested_by: String,
     },
+    /// Copy a successful backup to the offsite bucket and check the copy.
+    Offsite {
+        backup_id: BackupId,
+    },
+    /// Read the offsite copy back and run the checks on it.
+    OffsiteCheck {
+        backup_id: BackupId,
+        requested_by: String,
+    },
 }
 
 impl Job {
@@ -69,6 +78,8 @@ impl Job {
             Job::Restore { .. } => "restore",
             Job::Alert { .. } => "alert",
             Job::DiskCheck { .. } => "disk_check",
+            Job::Offsite { .. } => "offsite",
+            Job::OffsiteCheck { .. } => "offsite_check",
         }
     }
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
+pub use crate::offsite::OffsiteSettings;
 pub use crate::retention::RetentionSettings;
 pub use crate::schedule::ScheduleSettings;
 
@@ -80,6 +81,7 @@ pub struct Settings {
     pub compression: crate::engine::compress::CompressOptions,
     pub schedule: ScheduleSettings,
     pub retention: RetentionSettings,
+    pub offsite: OffsiteSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +194,7 @@ impl Default for Settings {
             compression: Default::default(),
             schedule: ScheduleSettings::default(),
             retention: RetentionSettings::default(),
+            offsite: OffsiteSettings::default(),
         }
     }
 }
@@ -282,6 +285,18 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_RETENTION_DAILY_DAYS",
     "NEXUS_RETENTION_WEEKLY_DAYS",
     "NEXUS_RETENTION_MONTHLY_MONTHS",
+    "NEXUS_OFFSITE_BUCKET",
+    "NEXUS_OFFSITE_ENDPOINT",
+    "NEXUS_OFFSITE_REGION",
+    "NEXUS_OFFSITE_PREFIX",
+    "NEXUS_OFFSITE_ACCESS_KEY_ID",
+    "NEXUS_OFFSITE_SECRET_ACCESS_KEY",
+    "NEXUS_OFFSITE_ALLOW_HTTP",
+    "NEXUS_OFFSITE_ENCRYPTION_KEY_FILE",
+    "NEXUS_OFFSITE_PART_SIZE_MB",
+    "NEXUS_OFFSITE_RETENTION_DAILY_DAYS",
+    "NEXUS_OFFSITE_RETENTION_WEEKLY_DAYS",
+    "NEXUS_OFFSITE_RETENTION_MONTHLY_MONTHS",
 ];
 
 impl Settings {
@@ -378,6 +393,28 @@ impl Settings {
             "NEXUS_RETENTION_DAILY_DAYS" => self.retention.daily_days = parse(name, value)?,
             "NEXUS_RETENTION_WEEKLY_DAYS" => self.retention.weekly_days = parse(name, value)?,
             "NEXUS_RETENTION_MONTHLY_MONTHS" => self.retention.monthly_months = parse(name, value)?,
+            "NEXUS_OFFSITE_BUCKET" => self.offsite.bucket = Some(value.into()),
+            "NEXUS_OFFSITE_ENDPOINT" => self.offsite.endpoint = Some(value.into()),
+            "NEXUS_OFFSITE_REGION" => self.offsite.region = value.into(),
+            "NEXUS_OFFSITE_PREFIX" => self.offsite.prefix = value.into(),
+            "NEXUS_OFFSITE_ACCESS_KEY_ID" => self.offsite.access_key_id = Some(value.into()),
+            "NEXUS_OFFSITE_SECRET_ACCESS_KEY" => {
+                self.offsite.secret_access_key = Some(Secret::new(value))
+            }
+            "NEXUS_OFFSITE_ALLOW_HTTP" => self.offsite.allow_http = parse(name, value)?,
+            "NEXUS_OFFSITE_ENCRYPTION_KEY_FILE" => {
+                self.offsite.encryption_key_file = Some(value.into())
+            }
+            "NEXUS_OFFSITE_PART_SIZE_MB" => self.offsite.part_size_mb = parse(name, value)?,
+            "NEXUS_OFFSITE_RETENTION_DAILY_DAYS" => {
+                self.offsite.retention.daily_days = parse(name, value)?
+            }
+            "NEXUS_OFFSITE_RETENTION_WEEKLY_DAYS" => {
+                self.offsite.retention.weekly_days = parse(name, value)?
+            }
+            "NEXUS_OFFSITE_RETENTION_MONTHLY_MONTHS" => {
+                self.offsite.retention.monthly_months = parse(name, value)?
+            }
             _ => unreachable!("{name} is listed in ENV_NAMES"),
         }
         Ok(())
@@ -478,6 +515,25 @@ disk_check = "0 * * * *"           # [NEXUS_SCHEDULE_DISK_CHECK] backup filesyst
 daily_days = 7                     # [NEXUS_RETENTION_DAILY_DAYS]
 weekly_days = 28                   # [NEXUS_RETENTION_WEEKLY_DAYS]
 monthly_months = 12                # [NEXUS_RETENTION_MONTHLY_MONTHS]
+
+# Copies of every successful backup in an S3-compatible bucket, off this host.
+[offsite]
+# bucket = "itsm-backups"          # [NEXUS_OFFSITE_BUCKET] no bucket: offsite copies are off
+# endpoint = "https://s3.example"  # [NEXUS_OFFSITE_ENDPOINT] S3-compatible server; none: AWS S3
+region = "us-east-1"               # [NEXUS_OFFSITE_REGION]
+prefix = "nexus-backup"            # [NEXUS_OFFSITE_PREFIX] keys: <prefix>/<type>/<file name>
+# access_key_id = "..."            # [NEXUS_OFFSITE_ACCESS_KEY_ID]
+# secret_access_key = "..."        # [NEXUS_OFFSITE_SECRET_ACCESS_KEY] never logged
+allow_http = false                 # [NEXUS_OFFSITE_ALLOW_HTTP] allow an http:// endpoint
+# encryption_key_file = "/etc/nexus/offsite.key"  # [NEXUS_OFFSITE_ENCRYPTION_KEY_FILE] age identity: copies encrypted
+part_size_mb = 16                  # [NEXUS_OFFSITE_PART_SIZE_MB] multipart part size (5 or more)
+concurrency = 2                    # parts in flight at once
+timeout_secs = 60                  # longest wait for one request
+
+[offsite.retention]                # how long copies stay in the bucket
+daily_days = 7                     # [NEXUS_OFFSITE_RETENTION_DAILY_DAYS]
+weekly_days = 28                   # [NEXUS_OFFSITE_RETENTION_WEEKLY_DAYS]
+monthly_months = 12                # [NEXUS_OFFSITE_RETENTION_MONTHLY_MONTHS]
 "#;
 
 #[cfg(test)]
@@ -512,6 +568,9 @@ mod tests {
         assert_eq!(parsed.smtp.port, defaults.smtp.port);
         assert_eq!(parsed.schedule, defaults.schedule);
         assert_eq!(parsed.retention, defaults.retention);
+        assert_eq!(parsed.offsite.retention, defaults.offsite.retention);
+        assert_eq!(parsed.offsite.part_size_mb, defaults.offsite.part_size_mb);
+        assert!(!parsed.offsite.enabled());
     }
 
     #[test]

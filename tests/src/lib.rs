@@ -8,6 +8,7 @@
 
 pub mod browser;
 
+pub mod s3;
 pub mod smtp;
 
 use std::collections::HashMap;

@@ -6,13 +6,14 @@
 //! `target/ui-screenshots/`.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
 use nexus_e2e::TestApp;
 use nexus_e2e::browser::Browser;
+use nexus_e2e::s3::S3Server;
 use nexus_shared::domain::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The password `TestApp::token_for_new_user` gives its users.
 const USER_PASSWORD: &str = "a-long-enough-password";
@@ -389,6 +390,103 @@ fn an_admin_restores_a_backup_only_after_typing_its_id() {
             .text_appears("#backup-rows td.type", "リストア前")
             .await;
         browser.screenshot("restore-done").await;
+        browser.close().await;
+    });
+}
+
+/// Polls the backup until its offsite copy is stored in the bucket.
+fn wait_for_offsite_copy(app: &TestApp, token: &str, id: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let view = app.get_backup(token, id);
+        if view["copies"]["offsite"]["state"] == "stored" {
+            return view;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the offsite copy was not stored: {view}\n{}",
+            app.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_table_shows_where_each_backup_is_kept_local_offsite_or_both() {
+    // A real S3-compatible bucket, and a backup whose copy is stored in it.
+    let s3 = S3Server::start();
+    let mut builder = TestApp::builder();
+    for (name, value) in s3.env("nexus") {
+        builder = builder.env(name, &value);
+    }
+    let app = builder.spawn();
+    let id = seed_backups(&app, 1).remove(0);
+    let view = wait_for_offsite_copy(&app, &app.admin_token(), &id);
+    assert_eq!(view["location"], "both", "{view}");
+    let local_file = view["copies"]["local"]["path"].as_str().unwrap().to_owned();
+
+    run(async {
+        let browser = Browser::start().await;
+        log_in(&browser, &app, "admin", &app.admin_password).await;
+        browser.text_appears("#backup-table th", "保管場所").await;
+
+        // Both copies: 「ローカル」 and 「オフサイト ✓」.
+        let cell = format!("tr[data-backup-id='{id}'] td.copies");
+        let local = format!("{cell} [data-copy='local']");
+        let offsite = format!("{cell} [data-copy='offsite'][data-state='stored']");
+        browser.text_appears(&local, "ローカル").await;
+        assert_eq!(browser.text(&local).await, "ローカル");
+        let badge = browser.text_appears(&offsite, "オフサイト").await;
+        assert!(badge.text().await.unwrap().contains('✓'));
+        let title = badge.attr("title").await.unwrap().unwrap_or_default();
+        assert!(title.contains("s3://"), "the badge says where: {title:?}");
+        browser.find(&format!("{cell}[data-location='both']")).await;
+        browser.screenshot("copies-both").await;
+
+        // The local file goes away: after a reload the row says so, and
+        // that the offsite copy is still there.
+        std::fs::remove_file(&local_file).expect("delete the local backup file");
+        browser.client.refresh().await.unwrap();
+        let missing = format!("{cell} [data-copy='local'][data-state='missing']");
+        browser.text_appears(&missing, "ローカル欠損").await;
+        browser.text_appears(&offsite, "オフサイト").await;
+        browser
+            .find(&format!("{cell}[data-location='offsite']"))
+            .await;
+        browser.screenshot("copies-local-missing").await;
+
+        // The copy in the bucket can still be read back and checked.
+        browser
+            .text_appears(
+                &format!("tr[data-backup-id='{id}'] button[data-action='verify-offsite']"),
+                "オフサイト検証",
+            )
+            .await
+            .click()
+            .await
+            .unwrap();
+        let result = browser
+            .text_appears(".notice[data-offsite-check]", "オフサイト検証 PASS")
+            .await;
+        assert_eq!(
+            result.attr("data-offsite-check").await.unwrap().as_deref(),
+            Some("pass")
+        );
+        assert!(result.text().await.unwrap().contains("s3://"));
+        browser.screenshot("copies-offsite-verified").await;
+
+        // The same in English.
+        browser.click("#lang-toggle").await;
+        browser.text_appears("#backup-table th", "Copies").await;
+        browser.text_appears(&missing, "local missing").await;
+        browser.text_appears(&offsite, "Offsite").await;
+        browser.client.set_window_size(420, 900).await.unwrap();
+        browser
+            .script(&format!(
+                "document.querySelector(\"{cell}\").scrollIntoView({{ block: 'center' }})"
+            ))
+            .await;
+        browser.screenshot("copies-english-narrow").await;
         browser.close().await;
     });
 }

@@ -1,6 +1,6 @@
-// What the buttons do: run a backup (guide §4.1), verify (§5.4), delete
-// (§6.2) and restore, each with its confirmation dialog, then following the
-// work by polling until it ends.
+// What the buttons do: run a backup (guide §4.1), verify (§5.4), verify the
+// offsite copy, delete (§6.2) and restore, each with its confirmation dialog
+// where it needs one, then following the work by polling until it ends.
 
 import { api, currentEpoch, sleep } from './api.js';
 import { byId, h } from './dom.js';
@@ -145,6 +145,63 @@ export async function verifyBackup(backup) {
   } finally {
     setVerifying(id, false);
   }
+}
+
+/** 「オフサイト検証」: the worker reads the bucket's copy back and checks it. */
+export async function verifyOffsite(backup) {
+  const id = backup.backup_id;
+  const epoch = currentEpoch();
+  setVerifying(id, true, 'verify-offsite');
+  const running = notify({ kind: 'info', title: t('offsite.running', { id }), data: { backupId: id } });
+  try {
+    // The result lands in copies.offsite: the POST clears check_result, and
+    // the worker sets it when the check is done.
+    await api('POST', `${path(id)}/offsite/verify`);
+    const copy = await followOffsiteCheck(id, epoch);
+    if (epoch !== currentEpoch()) return;
+    if (!copy || !copy.check_result) {
+      const gone = copy && copy.state !== 'stored';
+      notify({
+        kind: 'error',
+        title: t(gone ? 'offsite.gone' : 'verify.timeout'),
+        action: gone ? null : t('verify.timeout.action'),
+        data: { backupId: id },
+        replace: running,
+      });
+      return;
+    }
+    const pass = copy.check_result === 'pass';
+    notify({
+      kind: pass ? 'success' : 'error',
+      title: `${t(pass ? 'offsite.title.pass' : 'offsite.title.fail')} — ${id}`,
+      text: copy.check_detail,
+      fields: [[t('field.location'), copy.location, true]],
+      data: { backupId: id, offsiteCheck: copy.check_result },
+      replace: running,
+    });
+  } catch (error) {
+    if (epoch === currentEpoch()) notifyError(error, { replace: running, title: t('action.verify_offsite') });
+  } finally {
+    setVerifying(id, false, 'verify-offsite');
+    if (epoch === currentEpoch()) refreshList();
+  }
+}
+
+function offsiteCopy(backup) {
+  return (backup && backup.copies && backup.copies.offsite) || null;
+}
+
+/** The copy once its new check is recorded, or no longer stored; null on timeout. */
+async function followOffsiteCheck(id, epoch) {
+  const deadline = Date.now() + VERIFY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const copy = offsiteCopy(await api('GET', path(id)));
+    if (epoch !== currentEpoch()) return null;
+    if (copy && copy.check_result) return copy;
+    if (!copy || copy.state !== 'stored') return copy || { state: 'none' };
+    await sleep(VERIFY_POLL_MS);
+  }
+  return null;
 }
 
 /** The verification history may be a list or {verifications: [...]}. */

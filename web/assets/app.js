@@ -2,7 +2,7 @@
 // with paging and a type filter, the language switch, and the wiring of
 // the buttons to actions.js.
 
-import { createBackup, deleteBackup, initActions, restoreBackup, verifyBackup } from './actions.js';
+import { createBackup, deleteBackup, initActions, restoreBackup, verifyBackup, verifyOffsite } from './actions.js';
 import { LOGIN_PATH, api, currentEpoch, session, whenUnauthorized } from './api.js';
 import { byId, show } from './dom.js';
 import { applyTexts, lang, setLang, t } from './i18n.js';
@@ -18,7 +18,12 @@ const list = { backups: [], total: 0, limit: PAGE_SIZE, offset: 0, type: '' };
 let liveTimer = null;
 let listRequest = 0;
 
-const handlers = { verify: verifyBackup, remove: deleteBackup, restore: restoreBackup };
+const handlers = {
+  verify: verifyBackup,
+  verifyOffsite,
+  remove: deleteBackup,
+  restore: restoreBackup,
+};
 
 function role() {
   return (session.user && session.user.role) || 'viewer';
@@ -128,11 +133,14 @@ function renderList() {
   renderPager(list);
 }
 
-/** While a backup on this page runs (a scheduled one, say), keep it fresh. */
+/** While a backup on this page runs (a scheduled one, say) or its offsite
+ * copy is being uploaded, keep it fresh. */
 function scheduleLiveRefresh(request, epoch) {
   if (request !== listRequest || epoch !== currentEpoch()) return;
   clearTimeout(liveTimer);
-  if (list.backups.some((b) => b.status === 'in_progress')) {
+  const busy = (b) =>
+    b.status === 'in_progress' || (b.copies && b.copies.offsite && b.copies.offsite.state === 'uploading');
+  if (list.backups.some(busy)) {
     liveTimer = setTimeout(loadBackups, LIVE_REFRESH_MS);
   }
 }

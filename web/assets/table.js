@@ -1,14 +1,32 @@
 // The backup table (guide §5.1): type, created at, size, status, creator,
-// last verification, and the actions the user's role allows.
+// last verification, where the copies are kept (local file, offsite
+// bucket), and the actions the user's role allows.
 
 import { byId, h } from './dom.js';
 import { humanSize, localTime, zoneNote } from './format.js';
-import { t } from './i18n.js';
+import { has, t } from './i18n.js';
 
 export const TYPES = ['daily', 'weekly', 'monthly', 'manual', 'before_restore'];
 
-/** Backups whose verification this page is following. */
-const verifying = new Set();
+/**
+ * Backups whose check this page is following, per button (the local file's
+ * 「整合性チェック」 and the bucket copy's 「オフサイト検証」), with the
+ * button's texts when idle and when busy.
+ */
+const CHECKS = {
+  verify: { busy: new Set(), idle: 'action.verify', running: 'action.verifying' },
+  'verify-offsite': { busy: new Set(), idle: 'action.verify_offsite', running: 'action.verifying_offsite' },
+};
+
+function checkButton(backup, action, onclick) {
+  const check = CHECKS[action];
+  const busy = check.busy.has(backup.backup_id);
+  return h(
+    'button',
+    { type: 'button', class: 'btn btn-small', disabled: busy, dataset: { action }, onclick },
+    t(busy ? check.running : check.idle),
+  );
+}
 
 /** What a role may do (SPEC §9): operator creates and verifies, admin all. */
 export function permissions(role) {
@@ -58,18 +76,79 @@ function verificationBadge(verification) {
   return h('span', { class: 'muted' }, t('verification.none'));
 }
 
+/** The offsite copy's states, each with its glyph and badge colour. */
+const OFFSITE_STATES = {
+  stored: { mark: '✓', badge: 'pass' },
+  uploading: { mark: '…', badge: 'in_progress' },
+  deleting: { mark: '…', badge: 'unknown' },
+  failed: { mark: '✗', badge: 'fail' },
+};
+
+function localBadge(local) {
+  if (!local || (local.state !== 'present' && local.state !== 'missing')) return null;
+  const missing = local.state === 'missing';
+  return h(
+    'span',
+    {
+      class: `badge ${missing ? 'badge-fail' : 'badge-copy'}`,
+      dataset: { copy: 'local', state: local.state },
+      title: t(missing ? 'copies.local.missing.title' : 'copies.local.title', { path: local.path || '' }),
+    },
+    t(missing ? 'copies.local.missing' : 'copies.local'),
+  );
+}
+
+function offsiteBadge(offsite) {
+  if (!offsite) return null;
+  const known = OFFSITE_STATES[offsite.state] || { mark: '?', badge: 'unknown' };
+  const key = `copies.offsite.${offsite.state}`;
+  let title = offsite.state;
+  if (offsite.state === 'failed') title = offsite.last_error || t(key);
+  else if (has(key)) title = t(key, { location: offsite.location || '' });
+  return h(
+    'span',
+    { class: `badge badge-${known.badge}`, dataset: { copy: 'offsite', state: offsite.state }, title },
+    offsite.state === 'uploading' ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null,
+    t('copies.offsite'),
+    h('span', { class: 'copy-mark' }, known.mark),
+    offsite.encrypted
+      ? h(
+          'span',
+          {
+            class: 'copy-lock',
+            role: 'img',
+            'aria-label': t('copies.encrypted'),
+            title: t('copies.encrypted.title', { recipient: offsite.encrypted_to || '' }),
+          },
+          '🔒',
+        )
+      : null,
+  );
+}
+
+/** Where the backup is kept: local file (or its absence) and offsite copy. */
+function copiesCell(backup) {
+  const copies = backup.copies || {};
+  const badges = [localBadge(copies.local), offsiteBadge(copies.offsite)].filter(Boolean);
+  const offsite = copies.offsite;
+  const checkFailed = offsite && offsite.check_result === 'fail';
+  return [
+    badges.length ? h('span', { class: 'copy-badges' }, badges) : h('span', { class: 'muted' }, '—'),
+    checkFailed
+      ? h('span', { class: 'cell-note', title: offsite.check_detail || null }, t('copies.check.fail'))
+      : null,
+  ];
+}
+
 function actionsCell(backup, can, handlers) {
   const buttons = [];
   const finished = backup.status === 'success';
   if (can.verify && finished) {
-    const busy = verifying.has(backup.backup_id);
-    buttons.push(
-      h(
-        'button',
-        { type: 'button', class: 'btn btn-small', disabled: busy, dataset: { action: 'verify' }, onclick: () => handlers.verify(backup) },
-        t(busy ? 'action.verifying' : 'action.verify'),
-      ),
-    );
+    buttons.push(checkButton(backup, 'verify', () => handlers.verify(backup)));
+  }
+  const offsite = backup.copies && backup.copies.offsite;
+  if (can.verify && offsite && offsite.state === 'stored') {
+    buttons.push(checkButton(backup, 'verify-offsite', () => handlers.verifyOffsite(backup)));
   }
   if (can.restore && finished) {
     buttons.push(
@@ -100,7 +179,7 @@ export function renderTable(backups, role, handlers) {
   const body = byId('backup-rows');
   if (!backups.length) {
     body.replaceChildren(
-      h('tr', { class: 'empty-row' }, h('td', { colspan: withActions ? 8 : 7 }, t('table.empty'))),
+      h('tr', { class: 'empty-row' }, h('td', { colspan: withActions ? 9 : 8 }, t('table.empty'))),
     );
     return;
   }
@@ -122,6 +201,11 @@ export function renderTable(backups, role, handlers) {
         cell('col.status', 'status', ...statusBadge(b)),
         cell('col.creator', 'creator', (b.created_by && b.created_by.username) || '—'),
         cell('col.verification', 'verification', verificationBadge(b.last_verification)),
+        h(
+          'td',
+          { class: 'copies', 'data-label': t('col.copies'), dataset: { location: b.location || 'none' } },
+          ...copiesCell(b),
+        ),
         withActions ? actionsCell(b, can, handlers) : null,
       );
     }),
@@ -131,7 +215,7 @@ export function renderTable(backups, role, handlers) {
 /** Shows a loading row while the first page comes. */
 export function renderLoading() {
   byId('backup-rows').replaceChildren(
-    h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, t('table.loading'))),
+    h('tr', { class: 'empty-row' }, h('td', { colspan: 9 }, t('table.loading'))),
   );
 }
 
@@ -144,16 +228,17 @@ export function renderPager({ total, limit, offset }) {
   byId('page-next').disabled = offset + limit >= total;
 }
 
-/** Marks a row's verify button busy (or not). */
-export function setVerifying(backupId, busy) {
-  if (busy) verifying.add(backupId);
-  else verifying.delete(backupId);
+/** Marks a row's verify (or verify-offsite) button busy, or not. */
+export function setVerifying(backupId, busy, action = 'verify') {
+  const check = CHECKS[action];
+  if (busy) check.busy.add(backupId);
+  else check.busy.delete(backupId);
   for (const row of byId('backup-rows').querySelectorAll('tr')) {
     if (row.dataset.backupId !== backupId) continue;
-    const button = row.querySelector('button[data-action="verify"]');
+    const button = row.querySelector(`button[data-action="${action}"]`);
     if (button) {
       button.disabled = busy;
-      button.textContent = t(busy ? 'action.verifying' : 'action.verify');
+      button.textContent = t(busy ? check.running : check.idle);
     }
   }
 }

@@ -4,7 +4,9 @@
 //! it cannot: a record whose job was never enqueued (the API died between
 //! the two writes) or is missing from the queue gets a new job, and a record
 //! whose job has ended without recording a result (attempts used up) is
-//! marked failed.
+//! marked failed. With offsite copies on, a successful backup that has no
+//! copy (its job was never queued, or copies were turned on later) gets
+//! one queued.
 
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ use crate::JobContext;
 const INTERVAL: Duration = Duration::from_secs(15);
 /// A record younger than this may still be getting its job from the API.
 const ENQUEUE_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+/// A backup that finished this long ago should have its offsite copy started.
+const OFFSITE_GRACE: chrono::Duration = chrono::Duration::minutes(5);
 
 pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
     loop {
@@ -34,6 +38,7 @@ pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
 /// One pass over the unclaimed in-progress records.
 pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
     sweep_restores(ctx).await?;
+    sweep_offsite(ctx).await?;
     let records = ctx.blocking(|c| c.unclaimed_in_progress()).await?;
     for record in records {
         let job = match &record.job_id {
@@ -55,6 +60,26 @@ pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
             }
             None => {}
         }
+    }
+    Ok(())
+}
+
+/// Queues the offsite copy of successful backups that have none. The
+/// idempotency key makes this happen at most once per backup: a copy that
+/// still cannot be made is then the operator's (`POST …/offsite`).
+async fn sweep_offsite(ctx: &JobContext) -> anyhow::Result<()> {
+    if !ctx.settings.offsite.enabled() {
+        return Ok(());
+    }
+    let before = Utc::now() - OFFSITE_GRACE;
+    let ids = ctx
+        .blocking(move |c| c.backups_without_offsite_copy(before))
+        .await?;
+    for id in ids {
+        let key = format!("offsite-sweep:{id}");
+        ctx.queue
+            .push(Job::Offsite { backup_id: id }, Some(&key))
+            .await?;
     }
     Ok(())
 }

@@ -242,6 +242,26 @@ impl ApiError {
                     "Check the database path (NEXUS_DB_PATH).",
                 ),
             ),
+            OffsiteNotConfigured => (
+                (
+                    "オフサイト保管（S3互換ストレージ）が設定されていません。",
+                    "NEXUS_OFFSITE_BUCKET などの [offsite] 設定を行ってください。",
+                ),
+                (
+                    "Offsite copies (S3-compatible bucket) are not configured.",
+                    "Set the [offsite] settings, such as NEXUS_OFFSITE_BUCKET.",
+                ),
+            ),
+            OffsiteCopyNotStored { .. } => (
+                (
+                    "このバックアップのオフサイトコピーは保管済みではありません。",
+                    "POST /api/v1/backups/{id}/offsite でコピーを作成し、完了後に再度実行してください。",
+                ),
+                (
+                    "This backup has no stored offsite copy.",
+                    "Make one with POST /api/v1/backups/{id}/offsite and try again once it is stored.",
+                ),
+            ),
             QueueUnavailable => (
                 (
                     "ジョブキューに登録できませんでした。",

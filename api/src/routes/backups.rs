@@ -225,6 +225,7 @@ async fn list(
         .map(|r| BackupView::new(r, root, tz))
         .collect();
     super::verifications::attach_last(&state, &mut backups).await?;
+    super::offsite::attach_copies(&state, &mut backups).await?;
     Ok(JsonResponse(json!({
         "backups": backups,
         "total": total,
@@ -249,5 +250,6 @@ async fn detail(
         })?;
     let mut view = BackupView::new(record, &state.settings.backup_root, state.settings.tz());
     super::verifications::attach_last(&state, std::slice::from_mut(&mut view)).await?;
+    super::offsite::attach_copies(&state, std::slice::from_mut(&mut view)).await?;
     Ok(JsonResponse(view))
 }

@@ -7,6 +7,7 @@ mod deletion;
 mod health;
 mod maintenance;
 mod notifications;
+mod offsite;
 mod restores;
 mod schedules;
 mod storage;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
                 .merge(backups::router())
                 .merge(maintenance::router())
                 .merge(notifications::router())
+                .merge(offsite::router())
                 .merge(restores::router())
                 .merge(schedules::router())
                 .merge(storage::router())

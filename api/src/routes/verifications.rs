@@ -30,18 +30,18 @@ pub fn router() -> Router<AppState> {
         .route("/backups/{id}/verifications", get(history))
 }
 
-fn parse_id(id: &str) -> Result<BackupId, ApiError> {
+pub(super) fn parse_id(id: &str) -> Result<BackupId, ApiError> {
     BackupId::parse(id).map_err(|e| ApiError::InvalidBackupId(e.0))
 }
 
-fn not_found(id: &BackupId) -> impl FnOnce(CatalogError) -> ApiError + '_ {
+pub(super) fn not_found(id: &BackupId) -> impl FnOnce(CatalogError) -> ApiError + '_ {
     move |e| match e {
         CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
         other => other.into(),
     }
 }
 
-fn audit_entry(user: &AuthUser, addr: SocketAddr, action: &'static str) -> AuditEntry {
+pub(super) fn audit_entry(user: &AuthUser, addr: SocketAddr, action: &'static str) -> AuditEntry {
     AuditEntry {
         actor: user.username.clone(),
         actor_id: Some(user.id),
@@ -55,7 +55,7 @@ fn audit_entry(user: &AuthUser, addr: SocketAddr, action: &'static str) -> Audit
 }
 
 /// Operators and admins only; a refusal is audited.
-async fn require_operator(
+pub(super) async fn require_operator(
     state: &AppState,
     user: &AuthUser,
     audit: &AuditEntry,

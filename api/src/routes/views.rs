@@ -26,11 +26,83 @@ pub struct BackupView {
     pub error: Option<ErrorInfo>,
     /// The last finished verification; filled by `verifications::attach_last`.
     pub last_verification: Option<VerificationView>,
+    /// Where the backup's copies are: `local`, `offsite`, `both` or `none`;
+    /// filled by `offsite::attach_copies`. (An addition to SPEC §8.)
+    pub location: &'static str,
+    pub copies: CopiesView,
+}
+
+/// The local file and the offsite copy of a backup.
+#[derive(Serialize, Default)]
+pub struct CopiesView {
+    pub local: LocalCopyView,
+    pub offsite: Option<OffsiteView>,
+}
+
+#[derive(Serialize, Default)]
+pub struct LocalCopyView {
+    /// `present`, `missing` (a successful backup whose file is gone) or
+    /// `none` (nothing was written: the backup did not succeed).
+    pub state: &'static str,
+    pub path: String,
+}
+
+/// An offsite copy: `state` is `uploading`, `stored`, `failed` or `deleting`.
+#[derive(Serialize)]
+pub struct OffsiteView {
+    pub backup_id: String,
+    pub state: &'static str,
+    /// `s3://<bucket>/<key>`.
+    pub location: String,
+    pub object_size: Option<u64>,
+    pub object_checksum: Option<String>,
+    pub encrypted: bool,
+    pub encrypted_to: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub uploaded_at: Option<String>,
+    pub checked_at: Option<String>,
+    pub check_result: Option<nexus_shared::catalog::OffsiteCheckResult>,
+    pub check_detail: Option<String>,
+}
+
+impl OffsiteView {
+    pub fn new(c: nexus_shared::catalog::OffsiteCopy, bucket: &str, tz: Tz) -> Self {
+        OffsiteView {
+            backup_id: c.backup_id.to_string(),
+            state: c.state.as_str(),
+            location: format!("s3://{bucket}/{}", c.object_key),
+            object_size: c.object_size,
+            object_checksum: c.object_checksum,
+            encrypted: c.encrypted_to.is_some(),
+            encrypted_to: c.encrypted_to,
+            attempts: c.attempts,
+            last_error: c.last_error,
+            uploaded_at: c.uploaded_at.map(|t| local_time(t, tz)),
+            checked_at: c.checked_at.map(|t| local_time(t, tz)),
+            check_result: c.check_result,
+            check_detail: c.check_detail,
+        }
+    }
 }
 
 impl BackupView {
     pub fn new(r: BackupRecord, backup_root: &std::path::Path, tz: Tz) -> Self {
+        let path = backup_root.join(&r.file_path);
+        let local = match r.status {
+            nexus_shared::domain::BackupStatus::Success if path.is_file() => "present",
+            nexus_shared::domain::BackupStatus::Success => "missing",
+            _ => "none",
+        };
         BackupView {
+            location: if local == "present" { "local" } else { "none" },
+            copies: CopiesView {
+                local: LocalCopyView {
+                    state: local,
+                    path: path.display().to_string(),
+                },
+                offsite: None,
+            },
             backup_id: r.id.to_string(),
             backup_type: r.id.backup_type().as_str(),
             status: r.status.as_str(),

@@ -70,6 +70,12 @@ enum Command {
     CreateAdmin(admin::Args),
     /// Print a commented configuration file with every default.
     PrintDefaultConfig,
+    /// Make a new age key for encrypting offsite copies (file mode 0600;
+    /// never overwrites) and print its public key.
+    OffsiteKeygen {
+        /// Where to write the key, e.g. /etc/nexus/offsite.key.
+        path: std::path::PathBuf,
+    },
 }
 
 /// What most commands need: settings, catalog and queue.
@@ -151,6 +157,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::PrintDefaultConfig => {
             print!("{DEFAULT_CONFIG_TOML}");
+            Ok(())
+        }
+        Command::OffsiteKeygen { path } => {
+            let key = nexus_shared::offsite::Key::generate(&path)
+                .map_err(|e| CliError::from(anyhow::anyhow!("{e}")))?;
+            println!("Key written to {} (mode 0600).", path.display());
+            println!("Public key: {}", key.recipient());
+            println!(
+                "Set NEXUS_OFFSITE_ENCRYPTION_KEY_FILE={} and keep a copy of the key OFF this host: without it, encrypted offsite copies cannot be read.",
+                path.display()
+            );
             Ok(())
         }
         Command::Backup(args) => backup::run(&Env::open().await?, args).await,

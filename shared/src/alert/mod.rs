@@ -46,6 +46,14 @@ pub enum Alert {
         requested_by: String,
         at: DateTime<Utc>,
     },
+    /// The offsite copy of a backup could not be made or failed its check.
+    /// The local backup is untouched.
+    OffsiteFailed {
+        backup_id: String,
+        code: String,
+        message: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A rendered mail.
@@ -63,6 +71,7 @@ impl Alert {
             Alert::RestoreFailed { .. } => "restore_failed",
             Alert::DiskLevel { .. } => "disk_level",
             Alert::Test { .. } => "test",
+            Alert::OffsiteFailed { .. } => "offsite_failed",
         }
     }
 
@@ -174,6 +183,24 @@ impl Alert {
                     ),
                 )
             }
+            Alert::OffsiteFailed {
+                backup_id,
+                code,
+                message,
+                at,
+            } => (
+                format!("[Nexus Backup] オフサイト保管失敗 / Offsite copy failed: {backup_id}"),
+                format!(
+                    "バックアップのオフサイト保管（S3互換ストレージ）が失敗しました。ローカルのバックアップは影響を受けていません。\n\nバックアップID: {backup_id}\n日時: {}\nエラー: {code}\n詳細: {message}\n\n\
+                     対処: 接続先・認証情報・暗号鍵の設定を確認し、POST /api/v1/backups/{backup_id}/offsite で再実行してください。",
+                    time(at)
+                ),
+                format!(
+                    "The offsite copy (S3-compatible bucket) of a backup failed. The local backup is unaffected.\n\nBackup id: {backup_id}\nTime: {}\nError: {code}\nDetail: {message}\n\n\
+                     What to do: check the endpoint, credentials and encryption key, then run POST /api/v1/backups/{backup_id}/offsite again.",
+                    time(at)
+                ),
+            ),
             Alert::Test { requested_by, at } => (
                 "[Nexus Backup] テストメール / Test mail".to_owned(),
                 format!(

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_token_version",
         include_str!("../../../migrations/0007_token_version.sql"),
     ),
+    (
+        "0008_offsite_copies",
+        include_str!("../../../migrations/0008_offsite_copies.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

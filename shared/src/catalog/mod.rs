@@ -11,6 +11,7 @@ mod deletion;
 mod disk;
 mod maintenance;
 mod migrate;
+mod offsite;
 mod restores;
 mod schedules;
 mod time;
@@ -29,6 +30,7 @@ pub use checks::{Begun, Claim, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
 pub use disk::TypeUsage;
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
+pub use offsite::{CheckResult as OffsiteCheckResult, OffsiteCopy, OffsiteState, StoredObject};
 pub use restores::{
     InvalidRestoreId, LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestoreId,
     RestorePhase, RestoreRecord,

@@ -49,6 +49,12 @@ pub enum RestoreError {
          which SQLite cannot change in WAL mode"
     )]
     PageSizeMismatch { backup: u32, live: u32 },
+    /// The local file failed, and so did the offsite copy that was to stand in.
+    #[error("{local}; the offsite copy could not stand in: {offsite}")]
+    OffsiteFailed {
+        local: Box<RestoreError>,
+        offsite: crate::offsite::OffsiteError,
+    },
     /// Only from the test hook of [`live`].
     #[error("failure injected by NEXUS_TEST_FAIL_RESTORE_AFTER={0} (test hook)")]
     Injected(String),
@@ -65,6 +71,7 @@ impl RestoreError {
             RestoreError::BackupCorrupt { .. } => "backup_corrupt",
             RestoreError::DestinationExists { .. } => "destination_exists",
             RestoreError::PageSizeMismatch { .. } => "page_size_mismatch",
+            RestoreError::OffsiteFailed { offsite, .. } => offsite.code(),
             RestoreError::Injected(_) => "injected_failure",
             RestoreError::Engine(e) => e.code(),
         }
@@ -74,6 +81,7 @@ impl RestoreError {
     pub fn exit_code(&self) -> i32 {
         match self {
             RestoreError::ChecksumMismatch { .. } | RestoreError::BackupCorrupt { .. } => 3,
+            RestoreError::OffsiteFailed { local, .. } => local.exit_code(),
             RestoreError::Engine(e) => e.exit_code(),
             _ => 5,
         }

@@ -34,6 +34,9 @@ pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
                 tracing::info!("Backup completed successfully");
                 tracing::info!("File: {}", done.path.display());
                 tracing::info!("Checksum: {}", done.checksum);
+                if ctx.settings.offsite.enabled() {
+                    enqueue_offsite(ctx, &id).await;
+                }
                 format!("{id}: success")
             }
             RunOutcome::Failed(e) => {
@@ -61,5 +64,18 @@ pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
                 continue;
             }
         });
+    }
+}
+
+/// Queues the offsite copy of a new backup. A failure to queue it is
+/// logged; the local backup stands either way, and the copy can be asked
+/// for again (`POST /api/v1/backups/{id}/offsite`).
+async fn enqueue_offsite(ctx: &JobContext, id: &BackupId) {
+    let job = nexus_shared::queue::Job::Offsite {
+        backup_id: id.clone(),
+    };
+    let key = format!("offsite:{id}");
+    if let Err(e) = ctx.queue.push(job, Some(&key)).await {
+        tracing::error!(error = %e, "cannot queue the offsite copy");
     }
 }

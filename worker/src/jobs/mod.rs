@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod backup;
 pub mod disk_check;
+pub mod offsite;
 pub mod prune;
 pub mod reconcile;
 pub mod restore;
@@ -64,6 +65,19 @@ pub async fn handle(
             let span =
                 tracing::info_span!(parent: &span, "disk_check", requested_by = %requested_by);
             disk_check::run(&ctx, requested_by).instrument(span).await
+        }
+        Job::Offsite { backup_id } => {
+            let span = tracing::info_span!(parent: &span, "offsite", backup_id = %backup_id);
+            offsite::upload(&ctx, backup_id).instrument(span).await
+        }
+        Job::OffsiteCheck {
+            backup_id,
+            requested_by,
+        } => {
+            let span = tracing::info_span!(parent: &span, "offsite_check", backup_id = %backup_id);
+            offsite::check(&ctx, backup_id, requested_by)
+                .instrument(span)
+                .await
         }
         Job::Restore { restore_id } => {
             let span = tracing::info_span!(parent: &span, "restore", restore_id = %restore_id);

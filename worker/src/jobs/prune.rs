@@ -14,18 +14,25 @@ pub async fn run(
     requested_by: String,
 ) -> anyhow::Result<String> {
     let audit = AuditEntry {
-        actor: requested_by,
+        actor: requested_by.clone(),
         ..AuditEntry::system(AuditSource::Worker, "backup.delete", AuditResult::Success)
     };
     let settings = ctx.settings.clone();
+    let types = backup_types.clone();
     let outcome = ctx
-        .blocking(move |c| prune(c, &settings, Utc::now(), &backup_types, &audit))
+        .blocking(move |c| prune(c, &settings, Utc::now(), &types, &audit))
         .await?;
-    let summary = format!(
+    let mut summary = format!(
         "pruned {} expired backups, {} could not be deleted",
         outcome.deleted.len(),
         outcome.kept.len()
     );
+    if ctx.settings.offsite.enabled() {
+        let (removed, kept) = super::offsite::prune(ctx, &backup_types, &requested_by).await?;
+        summary.push_str(&format!(
+            "; offsite: {removed} expired copies removed, {kept} could not be"
+        ));
+    }
     tracing::info!("{summary}");
     Ok(summary)
 }

@@ -140,6 +140,16 @@ pub async fn run_here(
                 }
                 return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
             }
+            RunOutcome::Succeeded(_) if env.settings.offsite.enabled() => {
+                // The next worker that runs makes the offsite copy.
+                let job = nexus_shared::queue::Job::Offsite {
+                    backup_id: id.clone(),
+                };
+                if let Err(e) = env.queue.push(job, Some(&format!("offsite:{id}"))).await {
+                    progress.line(log, format!("WARN: cannot queue the offsite copy: {e}"));
+                }
+                return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
+            }
             _ => return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?),
         }
     }

@@ -13,8 +13,8 @@ use crate::engine::EngineError;
 use crate::engine::restore::{
     RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into, with_side_files,
 };
-use crate::fsutil;
 use crate::runner::{LogLines, RunOutcome, Runner};
+use crate::{fsutil, offsite};
 
 impl RestoreRunner<'_> {
     /// Decompresses and checks `backup` into `<backup_root>/.tmp/`, after a
@@ -40,7 +40,79 @@ impl RestoreRunner<'_> {
             let _ = fsutil::remove_if_exists(&leftover);
         }
         let file = self.settings.backup_root.join(&backup.file_path);
-        verify_into(&file, &expected(backup), &copy)
+        match verify_into(&file, &expected(backup), &copy) {
+            Err(
+                local @ (RestoreError::BackupMissing { .. }
+                | RestoreError::ChecksumMismatch { .. }
+                | RestoreError::BackupCorrupt { .. }),
+            ) if self.settings.offsite.enabled() => {
+                self.verify_offsite(record, backup, local, &scratch, &copy)
+            }
+            other => other,
+        }
+    }
+
+    /// The local file is missing or bad: fetches the backup's offsite copy
+    /// (checked against the recorded checksums, decrypted when encrypted)
+    /// and verifies that instead.
+    fn verify_offsite(
+        &self,
+        record: &RestoreRecord,
+        backup: &BackupRecord,
+        local: RestoreError,
+        scratch: &std::path::Path,
+        copy: &std::path::Path,
+    ) -> Result<VerifiedCopy, RestoreError> {
+        let fail = |local: RestoreError, offsite| RestoreError::OffsiteFailed {
+            local: Box::new(local),
+            offsite,
+        };
+        let stored = match self.catalog.get_offsite_copy(&backup.id) {
+            Ok(Some(c)) if c.state == crate::catalog::OffsiteState::Stored => c,
+            Ok(_) => return Err(local),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the offsite copy's record");
+                return Err(local);
+            }
+        };
+        tracing::warn!(error = %local, object = %stored.object_key, "the local backup file cannot be used: fetching its offsite copy");
+        let bucket = match offsite::Bucket::open(&self.settings.offsite) {
+            Ok(b) => b,
+            Err(e) => return Err(fail(local, e)),
+        };
+        let dest = scratch.join(format!("restore-{}.offsite.db.gz", record.id));
+        let _ = fsutil::remove_if_exists(&dest);
+        let expected_object = offsite::ExpectedObject {
+            object_key: &stored.object_key,
+            object_checksum: stored.object_checksum.as_deref(),
+            checksum: &stored.checksum,
+            encrypted_to: stored.encrypted_to.as_deref(),
+        };
+        let fetched = match offsite::block_on(bucket.fetch(expected_object, &dest)).and_then(|r| r)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                self.audit(
+                    record,
+                    "restore.offsite_fetch",
+                    AuditResult::Failure,
+                    format!("{}: {e}", e.code()),
+                );
+                return Err(fail(local, e));
+            }
+        };
+        self.audit(
+            record,
+            "restore.offsite_fetch",
+            AuditResult::Success,
+            format!(
+                "local file unusable ({}); {} fetched, checksum {} matches",
+                local.code(),
+                bucket.location(&stored.object_key),
+                stored.checksum
+            ),
+        );
+        verify_into(fetched.path(), &expected(backup), copy)
     }
 
     /// Records and runs the `before_restore` backup through the ordinary

@@ -1,0 +1,191 @@
+//! Offsite copies (additions to SPEC §8, see the README):
+//! `GET /api/v1/offsite` lists the copies in the bucket and how copies are
+//! made; `POST /api/v1/backups/{id}/offsite` (re)makes a backup's copy and
+//! `POST /api/v1/backups/{id}/offsite/verify` reads it back and checks it.
+//! Both answer 202: the worker does the work, the backup's `copies.offsite`
+//! shows how it went.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json as JsonResponse, Router};
+use nexus_shared::catalog::{AuditEntry, AuditResult, OffsiteState};
+use nexus_shared::domain::{BackupId, BackupStatus};
+use nexus_shared::queue::Job;
+use serde_json::{Value, json};
+
+use super::verifications::{audit_entry, not_found, parse_id, require_operator};
+use super::views::{BackupView, OffsiteView};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/offsite", get(list))
+        .route("/backups/{id}/offsite", post(upload))
+        .route("/backups/{id}/offsite/verify", post(verify))
+}
+
+fn bucket_name(state: &AppState) -> &str {
+    state.settings.offsite.bucket.as_deref().unwrap_or_default()
+}
+
+/// Fills each view's `copies.offsite` and `location`.
+pub async fn attach_copies(state: &AppState, views: &mut [BackupView]) -> Result<(), ApiError> {
+    let ids: Vec<BackupId> = views
+        .iter()
+        .filter_map(|v| BackupId::parse(&v.backup_id).ok())
+        .collect();
+    let copies = state.catalog(move |c| c.offsite_copies_of(&ids)).await?;
+    let tz = state.settings.tz();
+    for copy in copies {
+        if let Some(view) = views
+            .iter_mut()
+            .find(|v| v.backup_id == copy.backup_id.to_string())
+        {
+            let stored = copy.state == OffsiteState::Stored;
+            view.location = match (view.location, stored) {
+                ("local", true) => "both",
+                (_, true) => "offsite",
+                (local, false) => local,
+            };
+            view.copies.offsite = Some(OffsiteView::new(copy, bucket_name(state), tz));
+        }
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/offsite` → `{"configured", "bucket", "encrypted",
+/// "encrypted_to", "retention", "copies": [...]}`, oldest copy first.
+async fn list(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<JsonResponse<Value>, ApiError> {
+    let copies = state.catalog(|c| c.list_offsite_copies()).await?;
+    let settings = &state.settings.offsite;
+    let tz = state.settings.tz();
+    let recipient = settings
+        .encryption_key_file
+        .as_deref()
+        .and_then(|path| nexus_shared::offsite::Key::load(path).ok())
+        .map(|k| k.recipient());
+    let copies: Vec<OffsiteView> = copies
+        .into_iter()
+        .map(|c| OffsiteView::new(c, bucket_name(&state), tz))
+        .collect();
+    Ok(JsonResponse(json!({
+        "configured": settings.enabled(),
+        "bucket": settings.enabled().then(|| format!("s3://{}/{}", bucket_name(&state), settings.prefix)),
+        "encrypted": settings.encryption_key_file.is_some(),
+        "encrypted_to": recipient,
+        "retention": settings.retention,
+        "copies": copies,
+    })))
+}
+
+/// `POST /api/v1/backups/{id}/offsite` → 202 `{"backup_id", "job_id",
+/// "status": "queued"}`. 503 `offsite_not_configured`, 404, 409
+/// `backup_not_verifiable` for a backup that did not succeed.
+async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let audit = audit_entry(&user, addr, "offsite.request");
+    let target: String = id.chars().take(100).collect();
+    require_operator(&state, &user, &audit.clone().target(target)).await?;
+    let id = parse_id(&id)?;
+    if !state.settings.offsite.enabled() {
+        return Err(ApiError::OffsiteNotConfigured);
+    }
+    let record = state
+        .catalog({
+            let id = id.clone();
+            move |c| c.get_backup(&id)
+        })
+        .await
+        .map_err(not_found(&id))?;
+    if record.status != BackupStatus::Success {
+        return Err(ApiError::BackupNotVerifiable {
+            backup_id: id.to_string(),
+            status: record.status.as_str(),
+        });
+    }
+    let job = Job::Offsite {
+        backup_id: id.clone(),
+    };
+    accepted(&state, job, audit, &id).await
+}
+
+/// `POST /api/v1/backups/{id}/offsite/verify` → 202 `{"backup_id",
+/// "job_id", "status": "queued"}`. The copy's `check_result` is `null`
+/// from then until the new result is recorded. 409 `offsite_copy_not_stored`.
+async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let audit = audit_entry(&user, addr, "offsite.verify");
+    let target: String = id.chars().take(100).collect();
+    require_operator(&state, &user, &audit.clone().target(target)).await?;
+    let id = parse_id(&id)?;
+    if !state.settings.offsite.enabled() {
+        return Err(ApiError::OffsiteNotConfigured);
+    }
+    let begun = state
+        .catalog({
+            let id = id.clone();
+            move |c| c.begin_offsite_check(&id)
+        })
+        .await?;
+    if !begun {
+        let copy = state
+            .catalog({
+                let id = id.clone();
+                move |c| c.get_offsite_copy(&id)
+            })
+            .await?;
+        return Err(ApiError::OffsiteCopyNotStored {
+            backup_id: id.to_string(),
+            state: copy.map(|c| c.state.as_str()),
+        });
+    }
+    let job = Job::OffsiteCheck {
+        backup_id: id.clone(),
+        requested_by: user.username.clone(),
+    };
+    accepted(&state, job, audit, &id).await
+}
+
+async fn accepted(
+    state: &AppState,
+    job: Job,
+    audit: AuditEntry,
+    id: &BackupId,
+) -> Result<impl IntoResponse + use<>, ApiError> {
+    let job_id = state.queue.push(job, None).await.map_err(|e| {
+        tracing::error!(backup_id = %id, error = %e, "cannot enqueue the offsite job");
+        ApiError::QueueUnavailable
+    })?;
+    let entry = AuditEntry {
+        result: AuditResult::Accepted,
+        ..audit
+    }
+    .target(id.to_string())
+    .detail(format!("job {job_id}"));
+    state.catalog(move |c| c.append_audit(&entry)).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        JsonResponse(json!({
+            "backup_id": id.to_string(),
+            "job_id": job_id,
+            "status": "queued",
+        })),
+    ))
+}
