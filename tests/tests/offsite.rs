@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::s3::S3Server;
+use nexus_e2e::smtp::SmtpSink;
 use nexus_e2e::{TestApp, run_tool};
 use serde_json::{Value, json};
 
@@ -165,6 +166,11 @@ fn a_successful_backup_is_copied_offsite_and_the_stored_object_checked() {
     assert_eq!(offsite["object_checksum"], view["checksum"]);
     assert_eq!(s3.objects(), vec![key.clone(), format!("{key}.json")]);
     assert!(audit_has(&app, "offsite.upload", "success"));
+    let logs = app.logs();
+    assert!(
+        !logs.contains(nexus_e2e::s3::SECRET_KEY),
+        "the bucket's secret key must never be logged"
+    );
 
     // The list of copies says the same.
     let (status, list) = app.get_json(&token, "/api/v1/offsite");
@@ -436,4 +442,80 @@ fn encrypted_copies_round_trip_and_the_wrong_key_is_refused_by_name() {
         live_before,
         "the live database is untouched"
     );
+}
+
+#[test]
+fn an_upload_that_never_gets_through_is_failed_and_mailed_and_the_local_backup_stands() {
+    let sink = SmtpSink::start(None);
+    let mut s3 = S3Server::start();
+    s3.kill();
+    let port = sink.port.to_string();
+    let app = app_with_bucket(
+        &s3,
+        &[
+            ("NEXUS_QUEUE_MAX_ATTEMPTS", "2"),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &port),
+            ("SMTP_TLS", "none"),
+            ("NEXUS_ALERT_TO", "ops@example.test"),
+        ],
+        3,
+    );
+    let token = app.admin_token();
+    let done = backup(&app, &token, "manual");
+    let id = done["backup_id"].as_str().unwrap();
+    let view = wait_for(&app, &token, id, "the copy to be given up", |v| {
+        v["copies"]["offsite"]["state"] == "failed"
+    });
+    let offsite = &view["copies"]["offsite"];
+    assert_eq!(offsite["attempts"], 2, "{offsite}");
+    assert!(
+        offsite["last_error"].as_str().unwrap().contains("bucket"),
+        "{offsite}"
+    );
+    assert_eq!(view["status"], "success", "the local backup stands: {view}");
+    assert_eq!(view["location"], "local");
+    assert_eq!(
+        sha256(&local_file(&view)),
+        view["checksum"].as_str().unwrap()
+    );
+
+    let start = Instant::now();
+    let mail = loop {
+        if let Some(m) = sink.messages().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Offsite copy failed")
+        }) {
+            break m;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no alert mail\n{}",
+            app.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(mail["subject"].as_str().unwrap().contains(id), "{mail}");
+    assert_eq!(
+        sink.messages()
+            .iter()
+            .filter(|m| m["subject"].as_str().unwrap_or("").contains("Offsite"))
+            .count(),
+        1,
+        "one mail, after the last try"
+    );
+
+    // Once the bucket is back, the operator asks again and the copy is made.
+    s3.resume();
+    let (status, body) = post(
+        &app,
+        &token,
+        &format!("/api/v1/backups/{id}/offsite"),
+        &json!({}),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let view = stored(&app, &token, id);
+    assert_eq!(view["copies"]["offsite"]["attempts"], 1);
 }

@@ -38,6 +38,19 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
         (get.clone(), "/api/v1/storage".into(), None, Viewer),
         (get.clone(), "/api/v1/schedules".into(), None, Viewer),
         (get.clone(), "/api/v1/reconcile".into(), None, Viewer),
+        (get.clone(), "/api/v1/offsite".into(), None, Viewer),
+        (
+            post.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}/offsite"),
+            None,
+            Operator,
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/backups/{UNKNOWN_ID}/offsite/verify"),
+            None,
+            Operator,
+        ),
         (
             post.clone(),
             "/api/v1/backups".into(),
