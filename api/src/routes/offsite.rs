@@ -96,13 +96,7 @@ async fn upload(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "offsite.request");
-    let target: String = id.chars().take(100).collect();
-    require_operator(&state, &user, &audit.clone().target(target)).await?;
-    let id = parse_id(&id)?;
-    if !state.settings.offsite.enabled() {
-        return Err(ApiError::OffsiteNotConfigured);
-    }
+    let (audit, id) = admit(&state, &user, addr, "offsite.request", &id).await?;
     let record = state
         .catalog({
             let id = id.clone();
@@ -131,13 +125,7 @@ async fn verify(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "offsite.verify");
-    let target: String = id.chars().take(100).collect();
-    require_operator(&state, &user, &audit.clone().target(target)).await?;
-    let id = parse_id(&id)?;
-    if !state.settings.offsite.enabled() {
-        return Err(ApiError::OffsiteNotConfigured);
-    }
+    let (audit, id) = admit(&state, &user, addr, "offsite.verify", &id).await?;
     let begun = state
         .catalog({
             let id = id.clone();
@@ -161,6 +149,25 @@ async fn verify(
         requested_by: user.username.clone(),
     };
     accepted(&state, job, audit, &id).await
+}
+
+/// What both offsite actions check first: an operator (or a denial in the
+/// audit trail), a valid id, and offsite copies configured.
+async fn admit(
+    state: &AppState,
+    user: &AuthUser,
+    addr: SocketAddr,
+    action: &'static str,
+    id: &str,
+) -> Result<(AuditEntry, BackupId), ApiError> {
+    let audit = audit_entry(user, addr, action);
+    let target: String = id.chars().take(100).collect();
+    require_operator(state, user, &audit.clone().target(target)).await?;
+    let id = parse_id(id)?;
+    if !state.settings.offsite.enabled() {
+        return Err(ApiError::OffsiteNotConfigured);
+    }
+    Ok((audit, id))
 }
 
 async fn accepted(

@@ -3,7 +3,7 @@
 //! restore, and deletion. Memory stays bounded by the parts in flight.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,13 +15,11 @@ use object_store::{ClientOptions, ObjectStoreExt as _, RetryConfig, WriteMultipa
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::parts::produce;
 use super::{Key, OffsiteError, OffsiteSettings, object_key};
 use crate::domain::BackupId;
 use crate::engine::compress::checksum_text;
 use crate::fsutil;
-
-/// Read size when hashing or encrypting a local file.
-const READ_CHUNK: usize = 1 << 20;
 
 /// A configured bucket, with the encryption key when one is set.
 #[derive(Clone)]
@@ -242,15 +240,7 @@ impl Bucket {
 
     /// Streams the object and returns its size and `sha256:<hex>`.
     pub async fn object_checksum(&self, key: &str) -> Result<(u64, String), OffsiteError> {
-        let mut stream = self.store.get(&ObjectPath::from(key)).await?.into_stream();
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
-        Ok((size, checksum_text(hasher.finalize())))
+        self.stream_object(key, None).await
     }
 
     /// Downloads the copy into `dest` (a new file) as the plain `.db.gz`:
@@ -264,7 +254,7 @@ impl Bucket {
         let raw = sibling(dest, ".download");
         fsutil::remove_if_exists(&raw).map_err(|e| OffsiteError::io("cannot remove", &raw, e))?;
         let raw_file = TempFile(raw.clone());
-        let (_, object_checksum) = self.download(expected.object_key, &raw).await?;
+        let (_, object_checksum) = self.stream_object(expected.object_key, Some(&raw)).await?;
         if let Some(recorded) = expected.object_checksum
             && !recorded.eq_ignore_ascii_case(&object_checksum)
         {
@@ -320,25 +310,38 @@ impl Bucket {
         Ok(fetched)
     }
 
-    /// Streams the object into the new file `dest`; returns its size and SHA-256.
-    async fn download(&self, key: &str, dest: &Path) -> Result<(u64, String), OffsiteError> {
+    /// Streams the object, into the new file `dest` if given; returns its
+    /// size and SHA-256.
+    async fn stream_object(
+        &self,
+        key: &str,
+        dest: Option<&Path>,
+    ) -> Result<(u64, String), OffsiteError> {
         let mut stream = self.store.get(&ObjectPath::from(key)).await?.into_stream();
-        let file = fsutil::create_private_file(dest)
-            .map_err(|e| OffsiteError::io("cannot create", dest, e))?;
-        let mut out = tokio::fs::File::from_std(file);
+        let mut out = match dest {
+            Some(path) => Some(tokio::fs::File::from_std(
+                fsutil::create_private_file(path)
+                    .map_err(|e| OffsiteError::io("cannot create", path, e))?,
+            )),
+            None => None,
+        };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             size += chunk.len() as u64;
             hasher.update(&chunk);
-            tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
-                .await
-                .map_err(|e| OffsiteError::io("cannot write", dest, e))?;
+            if let (Some(out), Some(path)) = (out.as_mut(), dest) {
+                tokio::io::AsyncWriteExt::write_all(out, &chunk)
+                    .await
+                    .map_err(|e| OffsiteError::io("cannot write", path, e))?;
+            }
         }
-        tokio::io::AsyncWriteExt::flush(&mut out)
-            .await
-            .map_err(|e| OffsiteError::io("cannot write", dest, e))?;
+        if let (Some(out), Some(path)) = (out.as_mut(), dest) {
+            tokio::io::AsyncWriteExt::flush(out)
+                .await
+                .map_err(|e| OffsiteError::io("cannot write", path, e))?;
+        }
         Ok((size, checksum_text(hasher.finalize())))
     }
 
@@ -367,112 +370,6 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(suffix);
     PathBuf::from(p)
-}
-
-/// What the reading side of an upload saw.
-struct Produced {
-    file_checksum: String,
-    object_size: u64,
-    object_checksum: String,
-}
-
-/// Reads the file, encrypts it when a key is given, and sends it in parts
-/// of `part_size` bytes; hashes the file and the parts on the way.
-fn produce(
-    input: File,
-    path: &Path,
-    key: Option<Key>,
-    part_size: usize,
-    tx: mpsc::Sender<Bytes>,
-) -> Result<Produced, OffsiteError> {
-    let mut reader = HashingReader {
-        inner: input,
-        hasher: Sha256::new(),
-    };
-    let mut parts = PartSink {
-        buf: Vec::with_capacity(part_size),
-        part_size,
-        tx,
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    let copied = match &key {
-        None => io::copy(&mut reader, &mut parts).map(|_| ()),
-        Some(key) => {
-            let mut sealed = key.encrypt(&mut parts)?;
-            io::copy(&mut reader, &mut sealed).and_then(|_| sealed.finish().map(|_| ()))
-        }
-    };
-    copied
-        .and_then(|()| parts.send_rest())
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::BrokenPipe => {
-                OffsiteError::Stopped("the bucket stopped taking parts".into())
-            }
-            _ => OffsiteError::io("cannot read the backup file", path, e),
-        })?;
-    Ok(Produced {
-        file_checksum: checksum_text(reader.hasher.finalize()),
-        object_size: parts.size,
-        object_checksum: checksum_text(parts.hasher.finalize()),
-    })
-}
-
-struct HashingReader {
-    inner: File,
-    hasher: Sha256,
-}
-
-impl Read for HashingReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let limit = buf.len().min(READ_CHUNK);
-        let n = self.inner.read(&mut buf[..limit])?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// Collects written bytes into parts and hands each full part to the uploader.
-struct PartSink {
-    buf: Vec<u8>,
-    part_size: usize,
-    tx: mpsc::Sender<Bytes>,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl PartSink {
-    fn send(&mut self) -> io::Result<()> {
-        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_size));
-        self.hasher.update(&part);
-        self.size += part.len() as u64;
-        self.tx
-            .blocking_send(Bytes::from(part))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "upload stopped"))
-    }
-
-    fn send_rest(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() && self.size > 0 {
-            return Ok(());
-        }
-        self.send()
-    }
-}
-
-impl Write for PartSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = self.part_size - self.buf.len();
-        let n = data.len().min(room);
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == self.part_size {
-            self.send()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 fn decrypt_file(key: &Key, raw: &Path, dest: &Path, recipient: &str) -> Result<(), OffsiteError> {

@@ -15,6 +15,7 @@
 pub mod bucket;
 pub mod crypt;
 mod error;
+mod parts;
 pub mod settings;
 
 pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
