@@ -344,6 +344,27 @@ fn a_backup_whose_local_file_is_gone_is_restored_from_the_bucket() {
     assert_eq!(rows(&app.db_path), before - 30);
     std::fs::remove_file(local_file(&done)).unwrap();
     assert_eq!(app.get_backup(&token, id)["location"], "offsite");
+    // The CLI tells the same: where the copies are, in words and in JSON.
+    let show = |args: &[&str]| {
+        let out = std::process::Command::new(nexus_e2e::binary("nexus-backup"))
+            .env_clear()
+            .envs(&app.env)
+            .current_dir(app.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = show(&["show", id]);
+    assert!(text.contains("Location:     offsite"), "{text}");
+    assert!(text.contains("Local file:   MISSING"), "{text}");
+    assert!(
+        text.contains("Offsite:      stored s3://itsm-offsite/nexus/manual/"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&show(&["show", id, "--json"])).unwrap();
+    assert_eq!(json["copies"], app.get_backup(&token, id)["copies"]);
 
     let restored = restore(&app, &token, id);
     assert_eq!(restored["status"], "success", "{restored}\n{}", app.logs());

@@ -12,13 +12,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json as JsonResponse, Router};
-use nexus_shared::catalog::{AuditEntry, AuditResult, OffsiteState};
+use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::queue::Job;
 use serde_json::{Value, json};
 
 use super::verifications::{audit_entry, not_found, parse_id, require_operator};
-use super::views::{BackupView, OffsiteView};
+use nexus_shared::offsite::view::OffsiteView;
+
+use super::views::BackupView;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,13 +49,8 @@ pub async fn attach_copies(state: &AppState, views: &mut [BackupView]) -> Result
             .iter_mut()
             .find(|v| v.backup_id == copy.backup_id.to_string())
         {
-            let stored = copy.state == OffsiteState::Stored;
-            view.location = match (view.location, stored) {
-                ("local", true) => "both",
-                (_, true) => "offsite",
-                (local, false) => local,
-            };
             view.copies.offsite = Some(OffsiteView::new(copy, bucket_name(state), tz));
+            view.location = view.copies.location();
         }
     }
     Ok(())

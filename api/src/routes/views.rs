@@ -3,6 +3,7 @@
 use chrono_tz::Tz;
 use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification};
 use nexus_shared::engine::verify::CheckResult;
+use nexus_shared::offsite::view::{CopiesView, LocalCopyView};
 use serde::Serialize;
 
 /// RFC 3339 with the configured zone's offset, e.g. `2026-01-31T14:30:25+09:00`.
@@ -32,77 +33,12 @@ pub struct BackupView {
     pub copies: CopiesView,
 }
 
-/// The local file and the offsite copy of a backup.
-#[derive(Serialize, Default)]
-pub struct CopiesView {
-    pub local: LocalCopyView,
-    pub offsite: Option<OffsiteView>,
-}
-
-#[derive(Serialize, Default)]
-pub struct LocalCopyView {
-    /// `present`, `missing` (a successful backup whose file is gone) or
-    /// `none` (nothing was written: the backup did not succeed).
-    pub state: &'static str,
-    pub path: String,
-}
-
-/// An offsite copy: `state` is `uploading`, `stored`, `failed` or `deleting`.
-#[derive(Serialize)]
-pub struct OffsiteView {
-    pub backup_id: String,
-    pub state: &'static str,
-    /// `s3://<bucket>/<key>`.
-    pub location: String,
-    pub object_size: Option<u64>,
-    pub object_checksum: Option<String>,
-    pub encrypted: bool,
-    pub encrypted_to: Option<String>,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub uploaded_at: Option<String>,
-    pub checked_at: Option<String>,
-    pub check_result: Option<nexus_shared::catalog::OffsiteCheckResult>,
-    pub check_detail: Option<String>,
-}
-
-impl OffsiteView {
-    pub fn new(c: nexus_shared::catalog::OffsiteCopy, bucket: &str, tz: Tz) -> Self {
-        OffsiteView {
-            backup_id: c.backup_id.to_string(),
-            state: c.state.as_str(),
-            location: format!("s3://{bucket}/{}", c.object_key),
-            object_size: c.object_size,
-            object_checksum: c.object_checksum,
-            encrypted: c.encrypted_to.is_some(),
-            encrypted_to: c.encrypted_to,
-            attempts: c.attempts,
-            last_error: c.last_error,
-            uploaded_at: c.uploaded_at.map(|t| local_time(t, tz)),
-            checked_at: c.checked_at.map(|t| local_time(t, tz)),
-            check_result: c.check_result,
-            check_detail: c.check_detail,
-        }
-    }
-}
-
 impl BackupView {
     pub fn new(r: BackupRecord, backup_root: &std::path::Path, tz: Tz) -> Self {
-        let path = backup_root.join(&r.file_path);
-        let local = match r.status {
-            nexus_shared::domain::BackupStatus::Success if path.is_file() => "present",
-            nexus_shared::domain::BackupStatus::Success => "missing",
-            _ => "none",
-        };
+        let copies = CopiesView::local_only(LocalCopyView::of(&r, backup_root));
         BackupView {
-            location: if local == "present" { "local" } else { "none" },
-            copies: CopiesView {
-                local: LocalCopyView {
-                    state: local,
-                    path: path.display().to_string(),
-                },
-                offsite: None,
-            },
+            location: copies.location(),
+            copies,
             backup_id: r.id.to_string(),
             backup_type: r.id.backup_type().as_str(),
             status: r.status.as_str(),

@@ -4,6 +4,7 @@
 use nexus_shared::catalog::{BackupRecord, CatalogError};
 use nexus_shared::domain::BackupId;
 use nexus_shared::fsutil::human_size;
+use nexus_shared::offsite::view::{CopiesView, LocalCopyView, OffsiteView};
 
 use super::Env;
 use crate::exit::{CliError, FAILURE};
@@ -26,15 +27,19 @@ pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
         .map_err(anyhow::Error::from)?
         .remove(&id);
     let tz = env.settings.tz();
+    let copies = copies(env, &record)?;
     if args.json {
         let mut value = crate::json::backup(&record, &env.settings);
         value["last_verification"] = last
             .map(|v| crate::json::verification(&v, tz))
             .unwrap_or_default();
+        value["location"] = copies.location().into();
+        value["copies"] = serde_json::to_value(&copies).map_err(anyhow::Error::from)?;
         crate::json::print(&value);
         return Ok(());
     }
     print_record(env, &record);
+    print_copies(&copies);
     if let Some(v) = last {
         let at = v.checked_at.unwrap_or(v.started_at).with_timezone(&tz);
         println!(
@@ -45,6 +50,43 @@ pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// The local file and the offsite copy, as the API shows them.
+fn copies(env: &Env, r: &BackupRecord) -> Result<CopiesView, CliError> {
+    let mut copies = CopiesView::local_only(LocalCopyView::of(r, &env.settings.backup_root));
+    let bucket = env.settings.offsite.bucket.as_deref().unwrap_or_default();
+    copies.offsite = env
+        .catalog
+        .get_offsite_copy(&r.id)
+        .map_err(anyhow::Error::from)?
+        .map(|c| OffsiteView::new(c, bucket, env.settings.tz()));
+    Ok(copies)
+}
+
+fn print_copies(copies: &CopiesView) {
+    println!("Location:     {}", copies.location());
+    if copies.local.state == "missing" {
+        println!("Local file:   MISSING ({})", copies.local.path);
+    }
+    if let Some(o) = &copies.offsite {
+        let lock = o
+            .encrypted_to
+            .as_deref()
+            .map(|r| format!(", encrypted to {r}"))
+            .unwrap_or_default();
+        println!("Offsite:      {} {}{lock}", o.state, o.location);
+        if let (Some(at), Some(result)) = (&o.checked_at, &o.check_result) {
+            let result = serde_json::to_value(result).unwrap_or_default();
+            println!(
+                "Offsite check: {} at {at}",
+                result.as_str().unwrap_or("-").to_uppercase()
+            );
+        }
+        if let Some(e) = &o.last_error {
+            println!("Offsite error: {e}");
+        }
+    }
 }
 
 /// A backup id from the command line, or a usage error.

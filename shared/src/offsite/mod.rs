@@ -17,6 +17,7 @@ pub mod crypt;
 mod error;
 mod parts;
 pub mod settings;
+pub mod view;
 
 pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
 pub use crypt::Key;
