@@ -1,5 +1,5 @@
 # Nexus Backup — the commands the README promises.
-.PHONY: run test lint fmt bench build clean
+.PHONY: run test lint fmt bench bench-offsite build clean
 
 CARGO ?= cargo
 
@@ -25,6 +25,11 @@ fmt:
 bench:
 	$(CARGO) build --release --bins
 	$(CARGO) bench -p nexus-e2e --bench backup
+
+## make bench-offsite: what an offsite copy costs (s3s-fs on loopback)
+bench-offsite:
+	$(CARGO) build --release --bins
+	$(CARGO) bench -p nexus-e2e --bench offsite
 
 build:
 	$(CARGO) build --workspace --bins
