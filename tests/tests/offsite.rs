@@ -371,6 +371,30 @@ fn a_backup_whose_local_file_is_gone_is_restored_from_the_bucket() {
     assert_eq!(rows(&app.db_path), before, "the backup's rows are back");
     assert_eq!(nexus_e2e::integrity(&app.db_path), "ok");
     assert!(audit_has(&app, "restore.offsite_fetch", "success"));
+
+    // With its local record deleted too, the offsite copy still restores.
+    let r = app
+        .client()
+        .delete(app.url(&format!("/api/v1/backups/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().unwrap());
+    let (status, _) = app.get_json(&token, &format!("/api/v1/backups/{id}"));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, offsite) = app.get_json(&token, "/api/v1/offsite");
+    assert!(
+        offsite["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["backup_id"] == id),
+        "the copy outlives the local record: {offsite}"
+    );
+    delete_incidents(&app.db_path, 9);
+    let restored = restore(&app, &token, id);
+    assert_eq!(restored["status"], "success", "{restored}\n{}", app.logs());
+    assert_eq!(rows(&app.db_path), before);
 }
 
 #[test]

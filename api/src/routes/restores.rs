@@ -122,7 +122,7 @@ async fn create(
     let backup = state
         .catalog({
             let id = id.clone();
-            move |c| c.get_backup(&id)
+            move |c| c.restorable_backup(&id)
         })
         .await
         .map_err(|e| match e {

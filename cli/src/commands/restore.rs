@@ -15,7 +15,7 @@ use nexus_shared::domain::BackupStatus;
 use nexus_shared::engine::restore::{Expected, restore_to_path};
 use nexus_shared::fsutil::human_size;
 
-use super::show::{get, parse_id};
+use super::show::parse_id;
 use super::{Env, blocking, cli_audit};
 use crate::exit::{CliError, FAILURE};
 
@@ -44,7 +44,13 @@ pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
             env.settings.db_path.display()
         )));
     }
-    let record = get(env, &id)?;
+    // A backup whose local record is gone may still have an offsite copy.
+    let record = env.catalog.restorable_backup(&id).map_err(|e| match e {
+        nexus_shared::catalog::CatalogError::NotFound => {
+            CliError::new(FAILURE, format!("Error: no backup {id}"))
+        }
+        other => anyhow::Error::from(other).into(),
+    })?;
     if record.status != BackupStatus::Success {
         return Err(CliError::new(
             FAILURE,

@@ -342,6 +342,42 @@ impl Catalog {
         .map_err(Into::into)
     }
 
+    /// The backup `id` as a restore needs it: its record, or, when the
+    /// local record is gone (deleted or pruned before its offsite copy
+    /// expired), a record made from its stored offsite copy, whose file is
+    /// then fetched from the bucket. `NotFound` when neither exists.
+    pub fn restorable_backup(&self, id: &BackupId) -> Result<BackupRecord> {
+        match self.get_backup(id) {
+            Err(CatalogError::NotFound) => {}
+            other => return other,
+        }
+        let copy = self
+            .get_offsite_copy(id)?
+            .filter(|c| c.state == OffsiteState::Stored)
+            .ok_or(CatalogError::NotFound)?;
+        Ok(BackupRecord {
+            id: copy.backup_id.clone(),
+            status: BackupStatus::Success,
+            phase: crate::domain::Phase::Done,
+            progress_percent: 100,
+            description: Some("offsite copy only (the local record is gone)".into()),
+            file_path: copy.backup_id.relative_path(),
+            file_size: Some(copy.file_size),
+            original_size: copy.original_size,
+            checksum: Some(copy.checksum),
+            raw_checksum: copy.raw_checksum,
+            created_by: super::CreatedBy {
+                id: None,
+                username: "offsite".into(),
+            },
+            started_at: copy.started_at,
+            completed_at: copy.uploaded_at,
+            error: None,
+            job_id: None,
+            attempts: 0,
+        })
+    }
+
     /// The copy of `id`, which must exist.
     pub fn offsite_copy(&self, id: &BackupId) -> Result<OffsiteCopy> {
         self.get_offsite_copy(id)?.ok_or(CatalogError::NotFound)

@@ -261,7 +261,7 @@ impl RestoreRunner<'_> {
                 ),
             ));
         }
-        let backup = match self.catalog.get_backup(&record.backup_id) {
+        let backup = match self.catalog.restorable_backup(&record.backup_id) {
             Err(CatalogError::NotFound) => {
                 return Err(failed(
                     "backup_not_found",
