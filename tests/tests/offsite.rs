@@ -487,6 +487,16 @@ fn encrypted_copies_round_trip_and_the_wrong_key_is_refused_by_name() {
         live_before,
         "the live database is untouched"
     );
+
+    // With no key at all, the same: a clear refusal, never garbage.
+    app.kill_worker();
+    app.env.remove("NEXUS_OFFSITE_ENCRYPTION_KEY_FILE");
+    app.start_worker();
+    let checked = verify_offsite(&app, &token, id);
+    let detail = checked["copies"]["offsite"]["check_detail"]
+        .as_str()
+        .unwrap();
+    assert!(detail.starts_with("encryption_key_missing"), "{detail}");
 }
 
 #[test]
