@@ -4,7 +4,8 @@
 //! An upload that fails for a reason that may pass (the bucket unreachable,
 //! a read-back that did not match) returns an error so the queue tries it
 //! again; after the last try, or at once for a reason that will not pass
-//! (wrong key, local file corrupt), the copy is recorded `failed`, audited
+//! (a key file that cannot be read, a local file that no longer matches
+//! its checksum), the copy is recorded `failed`, audited
 //! and mailed. None of it ever touches the local backup or its record.
 
 use chrono::Utc;
@@ -23,7 +24,9 @@ use crate::JobContext;
 /// Copies the backup `id` to the bucket and records the checked copy.
 pub async fn upload(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
     let Some(bucket) = open_bucket(ctx, &id).await? else {
-        return Ok(format!("{id}: offsite copies are not configured"));
+        return Ok(format!(
+            "{id}: offsite copies are off, or their settings cannot work"
+        ));
     };
     let record = match ctx
         .blocking({
@@ -132,7 +135,9 @@ async fn upload_failed(
 /// Reads the offsite copy of `id` back and runs the five checks on it.
 pub async fn check(ctx: &JobContext, id: BackupId, requested_by: String) -> anyhow::Result<String> {
     let Some(bucket) = open_bucket(ctx, &id).await? else {
-        return Ok(format!("{id}: offsite copies are not configured"));
+        return Ok(format!(
+            "{id}: offsite copies are off, or their settings cannot work"
+        ));
     };
     let copy = match ctx
         .blocking({
