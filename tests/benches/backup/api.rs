@@ -1,0 +1,191 @@
+//! The API while a backup runs: 50 clients at once on
+//! `GET /api/v1/backups?limit=50` (10,000 records in the catalog), then on
+//! `POST /api/v1/backups`, against the real `nexus-api` and `nexus-worker`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nexus_e2e::TestApp;
+use nexus_shared::catalog::{Completed, CreatedBy, NewBackup};
+use nexus_shared::domain::BackupType;
+use nexus_shared::settings::Settings;
+use reqwest::{Client, RequestBuilder};
+use serde_json::json;
+
+/// Backups seeded into the catalog before the load.
+const SEEDED: usize = 10_000;
+/// Concurrent clients.
+pub const CLIENTS: usize = 50;
+
+/// Latencies of one load run.
+pub struct Load {
+    pub what: &'static str,
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    /// How many responses had each status code.
+    pub statuses: BTreeMap<u16, usize>,
+    /// Whether the first backup was still running when the load ended.
+    pub backup_running: bool,
+}
+
+/// Runs both loads, `seconds` each, against an app backing up a copy of `db`.
+pub fn under_backup(db: &Path, scratch: &Path, seconds: u64) -> anyhow::Result<Vec<Load>> {
+    let live = scratch.join("api-live.db");
+    std::fs::copy(db, &live)?;
+    let mut app = TestApp::builder()
+        .db_size_mb(0)
+        .env("NEXUS_DB_PATH", &live.display().to_string())
+        .without_worker()
+        .spawn();
+    let t = Instant::now();
+    seed(&app);
+    println!(
+        "seeded {SEEDED} backups in the catalog in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    app.start_worker();
+    let token = app.admin_token();
+    let (status, body) = app.post_backup(&token, &json!({ "type": "manual" }));
+    anyhow::ensure!(status == 202, "POST /api/v1/backups: {status} {body}");
+    let first = body["backup_id"].as_str().unwrap_or_default().to_owned();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let running = || app.get_backup(&token, &first)["status"] == "in_progress";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let client = Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let duration = Duration::from_secs(seconds);
+    let list_url = app.url("/api/v1/backups?limit=50");
+    let list = runtime.block_on(load(duration, {
+        let (client, token) = (client.clone(), token.clone());
+        move || client.get(&list_url).bearer_auth(&token)
+    }));
+    let list = list.finish("GET /api/v1/backups?limit=50", running());
+    let create_url = app.url("/api/v1/backups");
+    let create = runtime.block_on(load(duration, {
+        let (client, token) = (client.clone(), token.clone());
+        move || {
+            client
+                .post(&create_url)
+                .bearer_auth(&token)
+                .json(&json!({ "type": "manual", "description": "bench" }))
+        }
+    }));
+    let create = create.finish("POST /api/v1/backups", running());
+    drop(app); // kills the worker with the backups the load queued
+    std::fs::remove_file(&live)?;
+    Ok(vec![list, create])
+}
+
+/// Finished backups, one a minute back from now, straight in the catalog.
+fn seed(app: &TestApp) {
+    let catalog = app.catalog();
+    let tz = Settings::default().tz();
+    let now = Utc::now();
+    for i in 0..SEEDED {
+        let new = NewBackup {
+            backup_type: BackupType::Manual,
+            description: Some(format!("seeded {i}")),
+            created_by: CreatedBy {
+                id: None,
+                username: "bench".into(),
+            },
+            started_at: now - chrono::Duration::minutes(i as i64 + 1),
+        };
+        let id = catalog
+            .create_backup(&new, tz, &app.backup_root())
+            .expect("seed a backup")
+            .id;
+        catalog
+            .acquire_lease(&id, "seed", Duration::from_secs(60))
+            .expect("lease");
+        let done = Completed {
+            file_size: 4,
+            original_size: 4,
+            checksum: "sha256:seed".into(),
+            raw_checksum: "sha256:seed".into(),
+        };
+        assert!(catalog.mark_success(&id, "seed", &done).expect("success"));
+    }
+}
+
+/// What the clients saw, before the percentiles.
+struct Samples {
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<u16, usize>,
+    elapsed: Duration,
+}
+
+impl Samples {
+    fn finish(mut self, what: &'static str, backup_running: bool) -> Load {
+        self.latencies.sort_unstable();
+        let at = |p: f64| {
+            let n = self.latencies.len();
+            match n {
+                0 => Duration::ZERO,
+                _ => self.latencies[((n - 1) as f64 * p).round() as usize],
+            }
+        };
+        Load {
+            what,
+            requests: self.latencies.len(),
+            elapsed: self.elapsed,
+            p50: at(0.50),
+            p99: at(0.99),
+            max: at(1.0),
+            statuses: self.statuses,
+            backup_running,
+        }
+    }
+}
+
+/// [`CLIENTS`] tasks sending `request()` back to back for `duration`.
+/// A failed request (no response) counts as status 0.
+async fn load(
+    duration: Duration,
+    request: impl Fn() -> RequestBuilder + Clone + Send + 'static,
+) -> Samples {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let status = match request().send().await {
+                        Ok(r) => {
+                            let status = r.status().as_u16();
+                            let _ = r.bytes().await;
+                            status
+                        }
+                        Err(_) => 0,
+                    };
+                    seen.push((t.elapsed(), status));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut samples = Samples {
+        latencies: Vec::new(),
+        statuses: BTreeMap::new(),
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        for (latency, status) in task.await.expect("a load task panicked") {
+            samples.latencies.push(latency);
+            *samples.statuses.entry(status).or_default() += 1;
+        }
+    }
+    samples.elapsed = start.elapsed();
+    samples
+}
