@@ -1,4 +1,4 @@
-//! The API while a backup runs: 50 clients at once on
+//! The API with and without a backup running: 50 clients at once on
 //! `GET /api/v1/backups?limit=50` (10,000 records in the catalog), then on
 //! `POST /api/v1/backups`, against the real `nexus-api` and `nexus-worker`.
 
@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nexus_e2e::TestApp;
-use nexus_shared::catalog::{Completed, CreatedBy, NewBackup};
-use nexus_shared::domain::BackupType;
+use nexus_shared::catalog::{BackupFilter, Completed, CreatedBy, NewBackup};
+use nexus_shared::domain::{BackupStatus, BackupType, Phase};
 use nexus_shared::settings::Settings;
 use reqwest::{Client, RequestBuilder};
 use serde_json::json;
@@ -21,7 +21,7 @@ pub const CLIENTS: usize = 50;
 
 /// Latencies of one load run.
 pub struct Load {
-    pub what: &'static str,
+    pub what: String,
     pub requests: usize,
     pub elapsed: Duration,
     pub p50: Duration,
@@ -29,12 +29,19 @@ pub struct Load {
     pub max: Duration,
     /// How many responses had each status code.
     pub statuses: BTreeMap<u16, usize>,
-    /// Whether the first backup was still running when the load ended.
+    /// Whether the worker was running a backup when the load started and
+    /// when it ended.
     pub backup_running: bool,
 }
 
-/// Runs both loads, `seconds` each, against an app backing up a copy of `db`.
-pub fn under_backup(db: &Path, scratch: &Path, seconds: u64) -> anyhow::Result<Vec<Load>> {
+/// Both loads, `seconds` each, first with the worker stopped (no backup
+/// runs; the POSTs only queue jobs), then with it running the jobs queued,
+/// against the real api and worker on a copy of `db`.
+pub fn with_and_without_backup(
+    db: &Path,
+    scratch: &Path,
+    seconds: u64,
+) -> anyhow::Result<Vec<Load>> {
     let live = scratch.join("api-live.db");
     std::fs::copy(db, &live)?;
     let mut app = TestApp::builder()
@@ -48,14 +55,7 @@ pub fn under_backup(db: &Path, scratch: &Path, seconds: u64) -> anyhow::Result<V
         "seeded {SEEDED} backups in the catalog in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    app.start_worker();
     let token = app.admin_token();
-    let (status, body) = app.post_backup(&token, &json!({ "type": "manual" }));
-    anyhow::ensure!(status == 202, "POST /api/v1/backups: {status} {body}");
-    let first = body["backup_id"].as_str().unwrap_or_default().to_owned();
-    std::thread::sleep(Duration::from_millis(500));
-
-    let running = || app.get_backup(&token, &first)["status"] == "in_progress";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -63,13 +63,12 @@ pub fn under_backup(db: &Path, scratch: &Path, seconds: u64) -> anyhow::Result<V
     let client = Client::builder().timeout(Duration::from_secs(30)).build()?;
     let duration = Duration::from_secs(seconds);
     let list_url = app.url("/api/v1/backups?limit=50");
-    let list = runtime.block_on(load(duration, {
+    let create_url = app.url("/api/v1/backups");
+    let list = {
         let (client, token) = (client.clone(), token.clone());
         move || client.get(&list_url).bearer_auth(&token)
-    }));
-    let list = list.finish("GET /api/v1/backups?limit=50", running());
-    let create_url = app.url("/api/v1/backups");
-    let create = runtime.block_on(load(duration, {
+    };
+    let create = {
         let (client, token) = (client.clone(), token.clone());
         move || {
             client
@@ -77,11 +76,48 @@ pub fn under_backup(db: &Path, scratch: &Path, seconds: u64) -> anyhow::Result<V
                 .bearer_auth(&token)
                 .json(&json!({ "type": "manual", "description": "bench" }))
         }
-    }));
-    let create = create.finish("POST /api/v1/backups", running());
+    };
+    let mut loads = Vec::new();
+    let mut run = |what: &str, load: Samples, running_before: bool, app: &TestApp| {
+        let running = running_before && backup_running(app);
+        loads.push(load.finish(what, running));
+    };
+    for backup in [false, true] {
+        if backup {
+            // The worker takes the jobs the POSTs queued, one at a time.
+            app.start_worker();
+            let t = Instant::now();
+            while !backup_running(&app) {
+                anyhow::ensure!(t.elapsed() < Duration::from_secs(60), "no backup started");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let tag = if backup {
+            "during a backup"
+        } else {
+            "no backup"
+        };
+        let before = backup_running(&app);
+        let samples = runtime.block_on(load(duration, list.clone()));
+        run(&format!("GET ?limit=50, {tag}"), samples, before, &app);
+        let before = backup_running(&app);
+        let samples = runtime.block_on(load(duration, create.clone()));
+        run(&format!("POST, {tag}"), samples, before, &app);
+    }
     drop(app); // kills the worker with the backups the load queued
     std::fs::remove_file(&live)?;
-    Ok(vec![list, create])
+    Ok(loads)
+}
+
+/// Whether the worker is taking a backup now (past its queued state).
+fn backup_running(app: &TestApp) -> bool {
+    let filter = BackupFilter {
+        status: Some(BackupStatus::InProgress),
+        limit: u32::MAX,
+        ..BackupFilter::default()
+    };
+    let (records, _) = app.catalog().list_backups(&filter).expect("list backups");
+    records.iter().any(|r| r.phase != Phase::Queued)
 }
 
 /// Finished backups, one a minute back from now, straight in the catalog.
@@ -124,7 +160,7 @@ struct Samples {
 }
 
 impl Samples {
-    fn finish(mut self, what: &'static str, backup_running: bool) -> Load {
+    fn finish(mut self, what: &str, backup_running: bool) -> Load {
         self.latencies.sort_unstable();
         let at = |p: f64| {
             let n = self.latencies.len();
@@ -134,7 +170,7 @@ impl Samples {
             }
         };
         Load {
-            what,
+            what: what.to_owned(),
             requests: self.latencies.len(),
             elapsed: self.elapsed,
             p50: at(0.50),

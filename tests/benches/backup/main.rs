@@ -11,8 +11,9 @@
 //! - `verify`: verify and restore of the backup next to the shell's.
 //!
 //! `NEXUS_BENCH_MB` sets the database size (default 1000);
-//! `NEXUS_BENCH_PARTS` the parts after the backup (default all:
-//! `engine,levels,writer,api,verify`).
+//! `NEXUS_BENCH_PARTS` the parts to run (default all:
+//! `backup,engine,levels,writer,api,verify`; `levels` and `verify` need
+//! `backup`).
 
 mod api;
 mod engine;
@@ -21,6 +22,7 @@ mod verify;
 mod worker;
 mod writer;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nexus_shared::fsutil::human_size;
@@ -34,7 +36,7 @@ fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let parts = std::env::var("NEXUS_BENCH_PARTS")
-        .unwrap_or_else(|_| "engine,levels,writer,api,verify".into());
+        .unwrap_or_else(|_| "backup,engine,levels,writer,api,verify".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let target = nexus_e2e::binary("nexus-worker")
         .parent()
@@ -60,62 +62,26 @@ fn main() -> anyhow::Result<()> {
     let mbps = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
 
     let scratch = tempfile::tempdir_in(&data)?;
-    let (guide, guide_copy) = shell::guide_pipeline(&db, scratch.path())?;
-    let pigz = shell::pigz_pipeline(&db, scratch.path())?;
-    let (ours, ()) = worker::backup(&db, scratch.path(), || Ok(()))?;
-
-    println!(
-        "\n== backup of {} ({} MB database) ==",
-        human_size(size),
-        size / 1_000_000
-    );
-    println!(
-        "{:<58} {:>8} {:>8} {:>10} {:>12}",
-        "", "seconds", "MB/s", "vs guide", "size vs -6"
-    );
-    let line = |what: &str, d: Duration, gz: u64| {
-        println!(
-            "{:<58} {:>8.2} {:>8.0} {:>9.2}x {:>12.3}",
-            what,
-            secs(d),
-            mbps(d),
-            secs(guide.elapsed) / secs(d),
-            gz as f64 / guide.gz_bytes as f64
-        )
+    let backup = if part("backup") {
+        Some(backup_side_by_side(&db, size, scratch.path())?)
+    } else {
+        None
     };
-    line(
-        "guide pipeline (.backup, integrity_check, gzip -6, sha256)",
-        guide.elapsed,
-        guide.gz_bytes,
-    );
-    if let Some(p) = &pigz {
-        line("same with pigz -6", p.elapsed, p.gz_bytes);
-    }
-    line(
-        "nexus-worker (enqueue -> success, same checks)",
-        ours.elapsed,
-        ours.gz_bytes,
-    );
-    println!(
-        "worker peak memory (VmHWM): {}",
-        human_size(ours.peak_rss_bytes)
-    );
 
     if part("engine") {
-        let rows = engine::phases(&db, scratch.path())?;
+        let rows = engine::phases(&db, scratch.path(), &[5, 6])?;
         println!("\n== where a backup's time goes (in this process) ==");
         println!("{:<58} {:>8} {:>8}", "", "wall s", "CPU s");
         for r in rows {
-            println!(
-                "{:<58} {:>8.2} {:>8.2}",
-                r.what,
-                secs(r.timing.wall),
-                secs(r.timing.cpu)
-            );
+            let cpu = match r.timing.cpu.is_zero() {
+                true => String::new(),
+                false => format!("{:.2}", secs(r.timing.cpu)),
+            };
+            println!("{:<58} {:>8.2} {:>8}", r.what, secs(r.timing.wall), cpu);
         }
     }
-    if part("levels") {
-        let levels = engine::levels(&guide_copy, scratch.path(), &LEVELS)?;
+    if let (true, Some(b)) = (part("levels"), &backup) {
+        let levels = engine::levels(&b.guide_copy, scratch.path(), &LEVELS)?;
         println!("\n== libdeflate levels on the same copy (all cores, with both hashes) ==");
         println!(
             "{:<8} {:>8} {:>8} {:>8} {:>12}",
@@ -128,15 +94,19 @@ fn main() -> anyhow::Result<()> {
                 secs(l.timing.wall),
                 secs(l.timing.cpu),
                 mbps(l.timing.wall),
-                l.gz_bytes as f64 / guide.gz_bytes as f64
+                l.gz_bytes as f64 / b.guide.gz_bytes as f64
             );
         }
     }
-    std::fs::remove_file(&guide_copy)?;
+    if let Some(b) = &backup {
+        std::fs::remove_file(&b.guide_copy)?;
+    }
 
     if part("writer") {
         // A little shorter than a backup, so the second run lies inside one.
-        let seconds = (secs(ours.elapsed) * 0.9).max(2.0);
+        let seconds = backup
+            .as_ref()
+            .map_or(8.0, |b| (secs(b.ours.elapsed) * 0.9).max(2.0));
         let (alone, during, run) = writer::latency(&db, scratch.path(), seconds)?;
         println!("\n== itsm-writer, {seconds:.1} s of back-to-back commits, busy_timeout 0 ==");
         println!(
@@ -164,35 +134,35 @@ fn main() -> anyhow::Result<()> {
     }
 
     if part("api") {
-        let loads = api::under_backup(&db, scratch.path(), 5)?;
+        let loads = api::with_and_without_backup(&db, scratch.path(), 5)?;
         println!(
-            "\n== API under {} concurrent clients while a backup runs ==",
+            "\n== API under {} concurrent clients, 5 s each ==",
             api::CLIENTS
         );
         println!(
-            "{:<32} {:>8} {:>7} {:>8} {:>8} {:>8} {:>9}  statuses",
+            "{:<34} {:>8} {:>7} {:>8} {:>8} {:>8} {:>9}  statuses",
             "", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "backup on"
         );
         for l in loads {
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
             println!(
-                "{:<32} {:>8} {:>7.0} {:>8.1} {:>8.1} {:>8.1} {:>9}  {:?}",
+                "{:<34} {:>8} {:>7.0} {:>8.1} {:>8.1} {:>8.1} {:>9}  {:?}",
                 l.what,
                 l.requests,
                 l.requests as f64 / secs(l.elapsed),
                 ms(l.p50),
                 ms(l.p99),
                 ms(l.max),
-                if l.backup_running { "yes" } else { "ended" },
+                if l.backup_running { "yes" } else { "no" },
                 l.statuses
             );
         }
     }
 
-    if part("verify") {
-        let (ours_verify, shell_verify) = verify::side_by_side(&ours, scratch.path())?;
+    if let (true, Some(b)) = (part("verify"), &backup) {
+        let (ours_verify, shell_verify) = verify::side_by_side(&b.ours, scratch.path())?;
         let (ours_restore, shell_restore) =
-            verify::restore_side_by_side(&ours, &db, scratch.path())?;
+            verify::restore_side_by_side(&b.ours, &db, scratch.path())?;
         println!("\n== verify and restore of that backup ==");
         println!("{:<74} {:>8} {:>8}", "", "seconds", "vs shell");
         let line = |what: &str, d: Duration, shell: Duration| {
@@ -225,4 +195,62 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The backup three ways on the same file.
+struct Backup {
+    guide: shell::Pipeline,
+    /// The guide's uncompressed copy, for the level table.
+    guide_copy: PathBuf,
+    ours: worker::WorkerRun,
+}
+
+/// The guide's pipeline, `pigz -6` and the worker; prints their table.
+fn backup_side_by_side(db: &Path, size: u64, scratch: &Path) -> anyhow::Result<Backup> {
+    let (guide, guide_copy) = shell::guide_pipeline(db, scratch)?;
+    let pigz = shell::pigz_pipeline(db, scratch)?;
+    let (ours, ()) = worker::backup(db, scratch, || Ok(()))?;
+
+    let secs = |d: Duration| d.as_secs_f64();
+    println!(
+        "\n== backup of {} ({} MB database) ==",
+        human_size(size),
+        size / 1_000_000
+    );
+    println!(
+        "{:<58} {:>8} {:>8} {:>10} {:>12}",
+        "", "seconds", "MB/s", "vs guide", "size vs -6"
+    );
+    let line = |what: &str, d: Duration, gz: u64| {
+        println!(
+            "{:<58} {:>8.2} {:>8.0} {:>9.2}x {:>12.3}",
+            what,
+            secs(d),
+            size as f64 / 1e6 / secs(d),
+            secs(guide.elapsed) / secs(d),
+            gz as f64 / guide.gz_bytes as f64
+        )
+    };
+    line(
+        "guide pipeline (.backup, integrity_check, gzip -6, sha256)",
+        guide.elapsed,
+        guide.gz_bytes,
+    );
+    if let Some(p) = &pigz {
+        line("same with pigz -6", p.elapsed, p.gz_bytes);
+    }
+    line(
+        "nexus-worker (enqueue -> success, same checks)",
+        ours.elapsed,
+        ours.gz_bytes,
+    );
+    println!(
+        "worker peak memory (VmHWM): {}",
+        human_size(ours.peak_rss_bytes)
+    );
+    Ok(Backup {
+        guide,
+        guide_copy,
+        ours,
+    })
 }
