@@ -3,12 +3,12 @@
 //! `POST /api/v1/backups`, against the real `nexus-api` and `nexus-worker`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nexus_e2e::TestApp;
-use nexus_shared::catalog::{BackupFilter, Completed, CreatedBy, NewBackup};
+use nexus_shared::catalog::{BackupFilter, Catalog, Completed, CreatedBy, NewBackup};
 use nexus_shared::domain::{BackupStatus, BackupType, Phase};
 use nexus_shared::settings::Settings;
 use reqwest::{Client, RequestBuilder};
@@ -42,19 +42,21 @@ pub fn with_and_without_backup(
     scratch: &Path,
     seconds: u64,
 ) -> anyhow::Result<Vec<Load>> {
+    let bench_data = db.parent().expect("the database is in a folder");
+    let template = seeded_catalog(bench_data)?;
     let live = scratch.join("api-live.db");
     std::fs::copy(db, &live)?;
+    let data_dir = scratch.join("api-data");
+    std::fs::create_dir_all(&data_dir)?;
+    let catalog_path = data_dir.join("catalog.db");
+    std::fs::copy(&template, &catalog_path)?;
     let mut app = TestApp::builder()
         .db_size_mb(0)
         .env("NEXUS_DB_PATH", &live.display().to_string())
+        .env("NEXUS_DATA_DIR", &data_dir.display().to_string())
         .without_worker()
         .spawn();
-    let t = Instant::now();
-    seed(&app);
-    println!(
-        "seeded {SEEDED} backups in the catalog in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let catalog = Catalog::open(&catalog_path)?;
     let token = app.admin_token();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -78,8 +80,8 @@ pub fn with_and_without_backup(
         }
     };
     let mut loads = Vec::new();
-    let mut run = |what: &str, load: Samples, running_before: bool, app: &TestApp| {
-        let running = running_before && backup_running(app);
+    let mut run = |what: &str, load: Samples, running_before: bool| {
+        let running = running_before && backup_running(&catalog);
         loads.push(load.finish(what, running));
     };
     for backup in [false, true] {
@@ -87,7 +89,7 @@ pub fn with_and_without_backup(
             // The worker takes the jobs the POSTs queued, one at a time.
             app.start_worker();
             let t = Instant::now();
-            while !backup_running(&app) {
+            while !backup_running(&catalog) {
                 anyhow::ensure!(t.elapsed() < Duration::from_secs(60), "no backup started");
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -97,34 +99,45 @@ pub fn with_and_without_backup(
         } else {
             "no backup"
         };
-        let before = backup_running(&app);
+        let before = backup_running(&catalog);
         let samples = runtime.block_on(load(duration, list.clone()));
-        run(&format!("GET ?limit=50, {tag}"), samples, before, &app);
-        let before = backup_running(&app);
+        run(&format!("GET ?limit=50, {tag}"), samples, before);
+        let before = backup_running(&catalog);
         let samples = runtime.block_on(load(duration, create.clone()));
-        run(&format!("POST, {tag}"), samples, before, &app);
+        run(&format!("POST, {tag}"), samples, before);
     }
     drop(app); // kills the worker with the backups the load queued
     std::fs::remove_file(&live)?;
+    std::fs::remove_dir_all(&data_dir)?;
     Ok(loads)
 }
 
 /// Whether the worker is taking a backup now (past its queued state).
-fn backup_running(app: &TestApp) -> bool {
+fn backup_running(catalog: &Catalog) -> bool {
     let filter = BackupFilter {
         status: Some(BackupStatus::InProgress),
         limit: u32::MAX,
         ..BackupFilter::default()
     };
-    let (records, _) = app.catalog().list_backups(&filter).expect("list backups");
+    let (records, _) = catalog.list_backups(&filter).expect("list backups");
     records.iter().any(|r| r.phase != Phase::Queued)
 }
 
-/// Finished backups, one a minute back from now, straight in the catalog.
-fn seed(app: &TestApp) {
-    let catalog = app.catalog();
+/// A catalog with [`SEEDED`] finished backups and no user (the API makes
+/// its first admin), made once through the catalog store and kept beside
+/// the bench databases: seeding takes a minute or more.
+fn seeded_catalog(bench_data: &Path) -> anyhow::Result<PathBuf> {
+    let template = bench_data.join(format!("catalog-{SEEDED}-backups.db"));
+    if template.exists() {
+        return Ok(template);
+    }
+    let t = Instant::now();
+    let dir = tempfile::tempdir_in(bench_data)?;
+    let path = dir.path().join("catalog.db");
+    let catalog = Catalog::open(&path)?;
     let tz = Settings::default().tz();
     let now = Utc::now();
+    let no_files = dir.path().join("backups");
     for i in 0..SEEDED {
         let new = NewBackup {
             backup_type: BackupType::Manual,
@@ -135,21 +148,24 @@ fn seed(app: &TestApp) {
             },
             started_at: now - chrono::Duration::minutes(i as i64 + 1),
         };
-        let id = catalog
-            .create_backup(&new, tz, &app.backup_root())
-            .expect("seed a backup")
-            .id;
-        catalog
-            .acquire_lease(&id, "seed", Duration::from_secs(60))
-            .expect("lease");
+        let id = catalog.create_backup(&new, tz, &no_files)?.id;
+        catalog.acquire_lease(&id, "seed", Duration::from_secs(60))?;
         let done = Completed {
             file_size: 4,
             original_size: 4,
             checksum: "sha256:seed".into(),
             raw_checksum: "sha256:seed".into(),
         };
-        assert!(catalog.mark_success(&id, "seed", &done).expect("success"));
+        anyhow::ensure!(catalog.mark_success(&id, "seed", &done)?, "seeding {id}");
     }
+    drop(catalog);
+    std::fs::rename(&path, &template)?;
+    println!(
+        "seeded {SEEDED} backups in a catalog in {:.1} s (kept as {})",
+        t.elapsed().as_secs_f64(),
+        template.display()
+    );
+    Ok(template)
 }
 
 /// What the clients saw, before the percentiles.
