@@ -21,10 +21,13 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## make bench: figures for a ~1 GB database next to the guide's shell pipeline
+## make bench: figures for ~1 GB and ~4 GB generated databases next to the guide's
+## shell pipeline (docs/performance.md). The first run generates each database
+## (about 3 min for 4 GB) and needs about 4× its size free on the target's disk.
 bench:
 	$(CARGO) build --release --bins
-	$(CARGO) bench -p nexus-e2e --bench backup
+	NEXUS_BENCH_MB=1000 $(CARGO) bench -p nexus-e2e --bench backup
+	NEXUS_BENCH_MB=4000 NEXUS_BENCH_PARTS=backup,engine,levels $(CARGO) bench -p nexus-e2e --bench backup
 
 ## make bench-offsite: what an offsite copy costs (s3s-fs on loopback)
 bench-offsite:

@@ -8,6 +8,7 @@ mod error;
 pub mod manifest;
 pub mod preflight;
 pub mod restore;
+pub mod sharing;
 pub mod snapshot;
 pub mod verify;
 
@@ -164,14 +165,23 @@ fn run(
 
     // The integrity check and the compression both only read the snapshot:
     // they run side by side, and nothing is published unless both succeed.
+    // The check is one thread and the longer of the two: it gets a core of
+    // its own, and the compression the others until the check is done.
     observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
     observer.event(Event::PhaseStarted(Phase::Compress))?;
+    let lent = sharing::LentCore::new();
     let (integrity, compressed) = std::thread::scope(|scope| {
-        let integrity = scope.spawn(|| snapshot::integrity_check(&temps.snapshot));
-        let compressed =
-            compress::gzip_file(&temps.snapshot, &temps.gz, plan.compression, &mut |f| {
-                observer.event(Event::Progress(Phase::Compress, f))
-            });
+        let integrity = scope.spawn(|| {
+            let _core = lent.borrow();
+            snapshot::integrity_check(&temps.snapshot)
+        });
+        let compressed = compress::gzip_file_sharing(
+            &temps.snapshot,
+            &temps.gz,
+            plan.compression,
+            Some(&lent),
+            &mut |f| observer.event(Event::Progress(Phase::Compress, f)),
+        );
         (
             integrity
                 .join()

@@ -9,7 +9,9 @@
 //! back to back, each inserting one incident and its audit log. Every SQLite
 //! error (`SQLITE_BUSY`, ...) is counted; the first few are logged to stderr
 //! and the loop goes on. At the end it prints one JSON line on stdout,
-//! `{"commits": N, "errors": M, "first_error": "..." | null}`, and exits 0.
+//! `{"commits": N, "errors": M, "first_error": "..." | null, "p50_ms": ..,
+//! "p99_ms": .., "max_ms": ..}` (the latencies of the successful commits,
+//! for `make bench`), and exits 0.
 //! A bad command line or a database that cannot be opened exits non-zero.
 //! SIGTERM kills it (default behaviour), without a report.
 
@@ -48,17 +50,34 @@ struct Report {
     commits: u64,
     errors: u64,
     first_error: Option<String>,
+    /// How long each successful commit took, from `BEGIN` to `COMMIT`.
+    latencies: Vec<Duration>,
+}
+
+impl Report {
+    /// The `p`-th percentile (0–100) of the commit latencies, in ms.
+    fn percentile_ms(&mut self, p: f64) -> Option<f64> {
+        if self.latencies.is_empty() {
+            return None;
+        }
+        self.latencies.sort_unstable();
+        let rank = (p / 100.0 * (self.latencies.len() - 1) as f64).round() as usize;
+        Some(self.latencies[rank].as_secs_f64() * 1e3)
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let args = parse_args(std::env::args().skip(1).collect())?;
     let mut conn = open(&args)?;
     let users = user_ids(&conn)?;
-    let report = write_for(&mut conn, args.duration, users);
+    let mut report = write_for(&mut conn, args.duration, users);
     let line = serde_json::json!({
         "commits": report.commits,
         "errors": report.errors,
         "first_error": report.first_error,
+        "p50_ms": report.percentile_ms(50.0),
+        "p99_ms": report.percentile_ms(99.0),
+        "max_ms": report.percentile_ms(100.0),
     });
     println!("{line}");
     Ok(())
@@ -109,8 +128,12 @@ fn write_for(conn: &mut Connection, duration: Duration, users: (i64, i64)) -> Re
     let mut seq = 0_u64;
     while Instant::now() < deadline {
         seq += 1;
+        let started = Instant::now();
         match commit_one(conn, seq, random.in_range(users)) {
-            Ok(()) => report.commits += 1,
+            Ok(()) => {
+                report.commits += 1;
+                report.latencies.push(started.elapsed());
+            }
             Err(e) => {
                 report.errors += 1;
                 if report.errors <= LOGGED_ERRORS {
