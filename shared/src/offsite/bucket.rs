@@ -265,13 +265,16 @@ impl Bucket {
                 ),
             });
         }
-        let fetched = match expected.encrypted_to {
+        // The `.db.gz` inside is hashed on its way to `dest`: the object
+        // itself when plain, the decrypted stream when encrypted.
+        let (fetched, checksum) = match expected.encrypted_to {
             None => {
                 std::fs::rename(&raw, dest)
                     .map_err(|e| OffsiteError::io("cannot rename the download to", dest, e))?;
-                Fetched {
+                let fetched = Fetched {
                     path: dest.to_path_buf(),
-                }
+                };
+                (fetched, object_checksum)
             }
             Some(recipient) => {
                 let key = self.key.clone().ok_or_else(|| OffsiteError::KeyMissing {
@@ -279,25 +282,20 @@ impl Bucket {
                 })?;
                 let (raw, dest_path, recipient) =
                     (raw.clone(), dest.to_path_buf(), recipient.to_owned());
-                tokio::task::spawn_blocking(move || {
+                let checksum = tokio::task::spawn_blocking(move || {
                     decrypt_file(&key, &raw, &dest_path, &recipient)
                 })
                 .await
                 .map_err(|e| {
                     OffsiteError::Decrypt(format!("the decrypting thread failed: {e}"))
                 })??;
-                Fetched {
+                let fetched = Fetched {
                     path: dest.to_path_buf(),
-                }
+                };
+                (fetched, checksum)
             }
         };
         drop(raw_file);
-        let path = fetched.path.clone();
-        let (_, checksum) =
-            tokio::task::spawn_blocking(move || crate::engine::compress::sha256_file(&path))
-                .await
-                .map_err(|e| OffsiteError::Stopped(e.to_string()))?
-                .map_err(|e| OffsiteError::io("cannot read", dest, e))?;
         if !checksum.eq_ignore_ascii_case(expected.checksum) {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
@@ -372,16 +370,43 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn decrypt_file(key: &Key, raw: &Path, dest: &Path, recipient: &str) -> Result<(), OffsiteError> {
+/// Decrypts `raw` into the new file `dest`; returns the SHA-256 of what
+/// was written.
+fn decrypt_file(
+    key: &Key,
+    raw: &Path,
+    dest: &Path,
+    recipient: &str,
+) -> Result<String, OffsiteError> {
     let input = File::open(raw).map_err(|e| OffsiteError::io("cannot open", raw, e))?;
     let mut plain = key.decrypt(input, recipient)?;
     let out = fsutil::create_private_file(dest)
         .map_err(|e| OffsiteError::io("cannot create", dest, e))?;
-    let mut out = BufWriter::new(out);
-    let copied = io::copy(&mut plain, &mut out).and_then(|_| out.flush());
+    let mut out = HashingWriter {
+        inner: BufWriter::new(out),
+        hasher: Sha256::new(),
+    };
+    let copied = io::copy(&mut plain, &mut out).and_then(|_| out.inner.flush());
     if let Err(e) = copied {
         let _ = fsutil::remove_if_exists(dest);
         return Err(OffsiteError::Decrypt(e.to_string()));
     }
-    Ok(())
+    Ok(checksum_text(out.hasher.finalize()))
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
