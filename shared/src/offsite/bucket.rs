@@ -79,6 +79,17 @@ pub struct ExpectedObject<'a> {
     pub encrypted_to: Option<&'a str>,
 }
 
+impl<'a> From<&'a crate::catalog::OffsiteCopy> for ExpectedObject<'a> {
+    fn from(copy: &'a crate::catalog::OffsiteCopy) -> Self {
+        ExpectedObject {
+            object_key: &copy.object_key,
+            object_checksum: copy.object_checksum.as_deref(),
+            checksum: &copy.checksum,
+            encrypted_to: copy.encrypted_to.as_deref(),
+        }
+    }
+}
+
 impl Bucket {
     /// Connects (lazily: no request is made here) to the configured bucket
     /// and loads the encryption key, if one is configured.

@@ -82,13 +82,7 @@ impl RestoreRunner<'_> {
         };
         let dest = scratch.join(format!("restore-{}.offsite.db.gz", record.id));
         let _ = fsutil::remove_if_exists(&dest);
-        let expected_object = offsite::ExpectedObject {
-            object_key: &stored.object_key,
-            object_checksum: stored.object_checksum.as_deref(),
-            checksum: &stored.checksum,
-            encrypted_to: stored.encrypted_to.as_deref(),
-        };
-        let fetched = match offsite::block_on(bucket.fetch(expected_object, &dest)).and_then(|r| r)
+        let fetched = match offsite::block_on(bucket.fetch((&stored).into(), &dest)).and_then(|r| r)
         {
             Ok(f) => f,
             Err(e) => {
