@@ -294,6 +294,7 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_OFFSITE_ALLOW_HTTP",
     "NEXUS_OFFSITE_ENCRYPTION_KEY_FILE",
     "NEXUS_OFFSITE_PART_SIZE_MB",
+    "NEXUS_OFFSITE_BACKFILL_AFTER_SECS",
     "NEXUS_OFFSITE_RETENTION_DAILY_DAYS",
     "NEXUS_OFFSITE_RETENTION_WEEKLY_DAYS",
     "NEXUS_OFFSITE_RETENTION_MONTHLY_MONTHS",
@@ -406,6 +407,9 @@ impl Settings {
                 self.offsite.encryption_key_file = Some(value.into())
             }
             "NEXUS_OFFSITE_PART_SIZE_MB" => self.offsite.part_size_mb = parse(name, value)?,
+            "NEXUS_OFFSITE_BACKFILL_AFTER_SECS" => {
+                self.offsite.backfill_after_secs = parse(name, value)?
+            }
             "NEXUS_OFFSITE_RETENTION_DAILY_DAYS" => {
                 self.offsite.retention.daily_days = parse(name, value)?
             }
@@ -529,6 +533,7 @@ allow_http = false                 # [NEXUS_OFFSITE_ALLOW_HTTP] allow an http://
 part_size_mb = 16                  # [NEXUS_OFFSITE_PART_SIZE_MB] multipart part size (5 or more)
 concurrency = 2                    # parts in flight at once
 timeout_secs = 60                  # longest wait for one request
+backfill_after_secs = 300          # [NEXUS_OFFSITE_BACKFILL_AFTER_SECS] a backup with no copy this long after it finished gets one queued
 
 [offsite.retention]                # how long copies stay in the bucket
 daily_days = 7                     # [NEXUS_OFFSITE_RETENTION_DAILY_DAYS]

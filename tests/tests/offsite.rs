@@ -272,7 +272,16 @@ fn a_bucket_that_goes_away_mid_upload_costs_a_retry_never_a_half_recorded_copy()
 #[test]
 fn offsite_copies_past_their_retention_are_removed_and_the_newest_stays() {
     let s3 = S3Server::start();
-    let app = app_with_bucket(&s3, &[], 3);
+    // Locally daily backups stay 60 days, offsite 7 (the default); the
+    // sweeper's backfill is quick, to show it does not bring a pruned copy back.
+    let mut app = app_with_bucket(
+        &s3,
+        &[
+            ("NEXUS_RETENTION_DAILY_DAYS", "60"),
+            ("NEXUS_OFFSITE_BACKFILL_AFTER_SECS", "1"),
+        ],
+        3,
+    );
     let token = app.admin_token();
     let old = backup(&app, &token, "daily");
     let new = backup(&app, &token, "daily");
@@ -284,16 +293,17 @@ fn offsite_copies_past_their_retention_are_removed_and_the_newest_stays() {
     stored(&app, &token, new_id);
     assert_eq!(s3.objects().len(), 4, "{:?}", s3.objects());
 
-    // The older copy was made 30 days ago, as far as retention can tell
-    // (offsite daily retention: 7 days by default; locally both stay).
+    // The older backup was taken 30 days ago, as far as retention can tell.
     let conn = rusqlite::Connection::open(app.data_dir().join("catalog.db")).unwrap();
-    let changed = conn
-        .execute(
-            "UPDATE offsite_copies SET started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days') WHERE backup_id = ?1",
-            [old_id],
-        )
-        .unwrap();
-    assert_eq!(changed, 1);
+    for table in ["backups", "offsite_copies"] {
+        let changed = conn
+            .execute(
+                &format!("UPDATE {table} SET started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days') WHERE backup_id = ?1"),
+                [old_id],
+            )
+            .unwrap();
+        assert_eq!(changed, 1, "{table}");
+    }
 
     let (status, body) = post(&app, &token, "/api/v1/prune", &json!({}));
     assert!(
@@ -328,6 +338,18 @@ fn offsite_copies_past_their_retention_are_removed_and_the_newest_stays() {
         )
     }));
     assert!(audit_has(&app, "offsite.delete", "success"));
+
+    // A restarted worker sweeps at once (past the 1 s backfill grace): the
+    // expired copy is not made again.
+    app.kill_worker();
+    std::thread::sleep(Duration::from_millis(1500));
+    app.start_worker();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        assert_eq!(s3.objects().len(), 2, "{:?}\n{}", s3.objects(), app.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(app.get_backup(&token, old_id)["copies"]["offsite"].is_null());
 }
 
 #[test]
@@ -573,4 +595,32 @@ fn an_upload_that_never_gets_through_is_failed_and_mailed_and_the_local_backup_s
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let view = stored(&app, &token, id);
     assert_eq!(view["copies"]["offsite"]["attempts"], 1);
+}
+
+#[test]
+fn backups_taken_before_offsite_copies_were_turned_on_get_their_copy() {
+    let s3 = S3Server::start();
+    let mut app = TestApp::builder().db_size_mb(3).spawn();
+    let token = app.admin_token();
+    let done = backup(&app, &token, "manual");
+    let id = done["backup_id"].as_str().unwrap();
+    assert_eq!(done["location"], "local");
+    assert!(done["copies"]["offsite"].is_null());
+
+    // The operator turns offsite copies on and restarts the worker.
+    app.kill_worker();
+    for (name, value) in s3.env("nexus") {
+        app.env.insert(name.into(), value);
+    }
+    app.env
+        .insert("NEXUS_OFFSITE_BACKFILL_AFTER_SECS".into(), "1".into());
+    app.start_worker();
+    let view = stored(&app, &token, id);
+    assert_eq!(
+        sha256(&s3.object_path(&format!(
+            "nexus/manual/{}",
+            local_file(&view).file_name().unwrap().to_str().unwrap()
+        ))),
+        view["checksum"].as_str().unwrap()
+    );
 }

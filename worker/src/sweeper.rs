@@ -20,8 +20,6 @@ use crate::JobContext;
 const INTERVAL: Duration = Duration::from_secs(15);
 /// A record younger than this may still be getting its job from the API.
 const ENQUEUE_GRACE: chrono::Duration = chrono::Duration::seconds(30);
-/// A backup that finished this long ago should have its offsite copy started.
-const OFFSITE_GRACE: chrono::Duration = chrono::Duration::minutes(5);
 
 pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
     loop {
@@ -71,11 +69,16 @@ async fn sweep_offsite(ctx: &JobContext) -> anyhow::Result<()> {
     if !ctx.settings.offsite.enabled() {
         return Ok(());
     }
-    let before = Utc::now() - OFFSITE_GRACE;
+    let grace = chrono::Duration::seconds(
+        i64::try_from(ctx.settings.offsite.backfill_after_secs).unwrap_or(i64::MAX / 1000),
+    );
+    let before = Utc::now() - grace;
+    let (retention, tz) = (ctx.settings.offsite.retention.clone(), ctx.settings.tz());
     let ids = ctx
-        .blocking(move |c| c.backups_without_offsite_copy(before))
+        .blocking(move |c| c.backups_without_offsite_copy(before, &retention, tz))
         .await?;
     for id in ids {
+        tracing::info!(backup_id = %id, "a successful backup has no offsite copy: queueing one");
         let key = format!("offsite-sweep:{id}");
         ctx.queue
             .push(Job::Offsite { backup_id: id }, Some(&key))

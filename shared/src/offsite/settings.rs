@@ -32,6 +32,9 @@ pub struct OffsiteSettings {
     pub concurrency: usize,
     /// Longest wait for one request to the bucket.
     pub timeout_secs: u64,
+    /// A successful backup without an offsite copy this long after it
+    /// finished gets one queued (offsite turned on later, or its job lost).
+    pub backfill_after_secs: u64,
     /// How long copies stay in the bucket; the local retention applies to
     /// the local files only.
     pub retention: RetentionSettings,
@@ -51,6 +54,7 @@ impl Default for OffsiteSettings {
             part_size_mb: 16,
             concurrency: 2,
             timeout_secs: 60,
+            backfill_after_secs: 300,
             retention: RetentionSettings::default(),
         }
     }
