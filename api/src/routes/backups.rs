@@ -10,15 +10,16 @@ use axum::routing::get;
 use axum::{Json as JsonResponse, Router};
 use chrono::Utc;
 use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupFilter, CatalogError, CreatedBy, NewBackup,
+    AuditEntry, AuditResult, AuditSource, BackupFilter, CreatedBy, NewBackup,
 };
-use nexus_shared::domain::{BackupId, BackupStatus, BackupType};
+use nexus_shared::domain::{BackupStatus, BackupType};
 use nexus_shared::engine::preflight;
 use nexus_shared::service::request::{RequestError, request_backup};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::deletion::delete_backup;
+use super::verifications::{not_found, parse_id};
 use super::views::{BackupView, local_time};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -218,12 +219,18 @@ async fn list(
 ) -> Result<JsonResponse<Value>, ApiError> {
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
-    let (records, total) = state.catalog(move |c| c.list_backups(&filter)).await?;
-    let (root, tz) = (&state.settings.backup_root, state.settings.tz());
-    let mut backups: Vec<BackupView> = records
-        .into_iter()
-        .map(|r| BackupView::new(r, root, tz))
-        .collect();
+    // Each view looks at its file on disk: done on the catalog's blocking thread.
+    let (root, tz) = (state.settings.backup_root.clone(), state.settings.tz());
+    let (mut backups, total) = state
+        .catalog(move |c| {
+            let (records, total) = c.list_backups(&filter)?;
+            let views: Vec<BackupView> = records
+                .into_iter()
+                .map(|r| BackupView::new(r, &root, tz))
+                .collect();
+            Ok((views, total))
+        })
+        .await?;
     super::verifications::attach_last(&state, &mut backups).await?;
     super::offsite::attach_copies(&state, &mut backups).await?;
     Ok(JsonResponse(json!({
@@ -239,16 +246,15 @@ async fn detail(
     _user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<JsonResponse<BackupView>, ApiError> {
-    let id = BackupId::parse(&id).map_err(|e| ApiError::InvalidBackupId(e.0))?;
-    let wanted = id.clone();
-    let record = state
-        .catalog(move |c| c.get_backup(&wanted))
+    let id = parse_id(&id)?;
+    let (root, tz) = (state.settings.backup_root.clone(), state.settings.tz());
+    let mut view = state
+        .catalog({
+            let id = id.clone();
+            move |c| Ok(BackupView::new(c.get_backup(&id)?, &root, tz))
+        })
         .await
-        .map_err(|e| match e {
-            CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
-            other => other.into(),
-        })?;
-    let mut view = BackupView::new(record, &state.settings.backup_root, state.settings.tz());
+        .map_err(not_found(&id))?;
     super::verifications::attach_last(&state, std::slice::from_mut(&mut view)).await?;
     super::offsite::attach_copies(&state, std::slice::from_mut(&mut view)).await?;
     Ok(JsonResponse(view))

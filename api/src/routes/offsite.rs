@@ -17,7 +17,7 @@ use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::queue::Job;
 use serde_json::{Value, json};
 
-use super::verifications::{audit_entry, not_found, parse_id, require_operator};
+use super::verifications::{admit_operator, not_found};
 use nexus_shared::offsite::view::OffsiteView;
 
 use super::views::BackupView;
@@ -58,6 +58,8 @@ pub async fn attach_copies(state: &AppState, views: &mut [BackupView]) -> Result
 
 /// `GET /api/v1/offsite` → `{"configured", "bucket", "encrypted",
 /// "encrypted_to", "retention", "copies": [...]}`, oldest copy first.
+/// `encrypted_to` is the key the newest encrypted copy needs, as recorded:
+/// the API never reads the private key file (only the worker needs it).
 async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -65,11 +67,7 @@ async fn list(
     let copies = state.catalog(|c| c.list_offsite_copies()).await?;
     let settings = &state.settings.offsite;
     let tz = state.settings.tz();
-    let recipient = settings
-        .encryption_key_file
-        .as_deref()
-        .and_then(|path| nexus_shared::offsite::Key::load(path).ok())
-        .map(|k| k.recipient());
+    let recipient = copies.iter().rev().find_map(|c| c.encrypted_to.clone());
     let copies: Vec<OffsiteView> = copies
         .into_iter()
         .map(|c| OffsiteView::new(c, bucket_name(&state), tz))
@@ -148,8 +146,8 @@ async fn verify(
     accepted(&state, job, audit, &id).await
 }
 
-/// What both offsite actions check first: an operator (or a denial in the
-/// audit trail), a valid id, and offsite copies configured.
+/// What both offsite actions check first: an operator's action on a valid
+/// id, and offsite copies configured.
 async fn admit(
     state: &AppState,
     user: &AuthUser,
@@ -157,10 +155,7 @@ async fn admit(
     action: &'static str,
     id: &str,
 ) -> Result<(AuditEntry, BackupId), ApiError> {
-    let audit = audit_entry(user, addr, action);
-    let target: String = id.chars().take(100).collect();
-    require_operator(state, user, &audit.clone().target(target)).await?;
-    let id = parse_id(id)?;
+    let (audit, id) = admit_operator(state, user, addr, action, id).await?;
     if !state.settings.offsite.enabled() {
         return Err(ApiError::OffsiteNotConfigured);
     }

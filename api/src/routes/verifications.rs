@@ -68,6 +68,22 @@ pub(super) async fn require_operator(
     Ok(())
 }
 
+/// What an operator's action on one backup checks first: the role (a
+/// denial is written to the audit trail, with the id as given), then the
+/// id. Returns the audit entry to complete and the parsed id.
+pub(super) async fn admit_operator(
+    state: &AppState,
+    user: &AuthUser,
+    addr: SocketAddr,
+    action: &'static str,
+    id: &str,
+) -> Result<(AuditEntry, BackupId), ApiError> {
+    let audit = audit_entry(user, addr, action);
+    let target: String = id.chars().take(100).collect();
+    require_operator(state, user, &audit.clone().target(target)).await?;
+    Ok((audit, parse_id(id)?))
+}
+
 /// `POST /api/v1/backups/{id}/verify` → 202
 /// `{"check_id", "backup_id", "status": "in_progress"}`. While the backup
 /// is being verified already, the same 202 with that verification's id.
@@ -79,10 +95,7 @@ async fn verify(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "backup.verify");
-    let target: String = id.chars().take(100).collect();
-    require_operator(&state, &user, &audit.clone().target(target)).await?;
-    let id = parse_id(&id)?;
+    let (audit, id) = admit_operator(&state, &user, addr, "backup.verify", &id).await?;
     let requester = CreatedBy {
         id: Some(user.id),
         username: user.username.clone(),
