@@ -39,6 +39,31 @@ fn backup(app: &TestApp, token: &str, backup_type: &str) -> Value {
     done
 }
 
+/// Calls `poll` every `every` until it gives a value; fails the test with
+/// `what`, the last thing `poll` saw and the app's logs after `limit`.
+fn eventually<T>(
+    app: &TestApp,
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut poll: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match poll() {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                start.elapsed() < limit,
+                "waited too long for {what}: {seen}\n{}",
+                app.logs()
+            ),
+        }
+        std::thread::sleep(every);
+    }
+}
+
+const POLL: Duration = Duration::from_millis(100);
+
 /// Polls the backup until `ready` says its view is what the test waits for.
 fn wait_for(
     app: &TestApp,
@@ -47,19 +72,14 @@ fn wait_for(
     what: &str,
     ready: impl Fn(&Value) -> bool,
 ) -> Value {
-    let start = Instant::now();
-    loop {
+    eventually(app, what, Duration::from_secs(120), POLL, || {
         let view = app.get_backup(token, id);
         if ready(&view) {
-            return view;
+            Ok(view)
+        } else {
+            Err(view.to_string())
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "waited too long for {what}: {view}\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 fn stored(app: &TestApp, token: &str, id: &str) -> Value {
@@ -88,15 +108,14 @@ fn restore(app: &TestApp, token: &str, id: &str) -> Value {
     );
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let restore_id = accepted["restore_id"].as_str().unwrap();
-    let start = Instant::now();
-    loop {
+    eventually(app, "the restore", Duration::from_secs(120), POLL, || {
         let (_, body) = app.get_json(token, &format!("/api/v1/restores/{restore_id}"));
         if body["status"] != "in_progress" {
-            return body;
+            Ok(body)
+        } else {
+            Err(body.to_string())
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "{body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 fn verify_offsite(app: &TestApp, token: &str, id: &str) -> Value {
@@ -213,15 +232,16 @@ fn a_bucket_that_goes_away_mid_upload_costs_a_retry_never_a_half_recorded_copy()
     let id = accepted["backup_id"].as_str().unwrap().to_owned();
 
     // Cut the server off as soon as the first part of the upload lands.
-    let start = Instant::now();
-    while s3.upload_parts() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no part was uploaded\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    eventually(
+        &app,
+        "a part of the upload",
+        Duration::from_secs(120),
+        Duration::from_millis(1),
+        || match s3.upload_parts() {
+            0 => Err("no part yet".into()),
+            _ => Ok(()),
+        },
+    );
     s3.kill();
     assert!(
         s3.objects().is_empty(),
@@ -231,20 +251,20 @@ fn a_bucket_that_goes_away_mid_upload_costs_a_retry_never_a_half_recorded_copy()
     // While the bucket is away the copy is never called stored.
     let catalog = app.catalog();
     let backup_id = nexus_shared::domain::BackupId::parse(&id).unwrap();
-    let start = Instant::now();
-    let failed_once = loop {
-        let copy = catalog.get_offsite_copy(&backup_id).unwrap().unwrap();
-        assert_ne!(copy.state, nexus_shared::catalog::OffsiteState::Stored);
-        if copy.last_error.is_some() {
-            break copy;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "{copy:?}\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let failed_once = eventually(
+        &app,
+        "the failed try to be recorded",
+        Duration::from_secs(90),
+        Duration::from_millis(50),
+        || {
+            let copy = catalog.get_offsite_copy(&backup_id).unwrap().unwrap();
+            assert_ne!(copy.state, nexus_shared::catalog::OffsiteState::Stored);
+            match copy.last_error {
+                Some(_) => Ok(copy),
+                None => Err(format!("{copy:?}")),
+            }
+        },
+    );
     assert_eq!(
         failed_once.state,
         nexus_shared::catalog::OffsiteState::Uploading
@@ -310,16 +330,16 @@ fn offsite_copies_past_their_retention_are_removed_and_the_newest_stays() {
         status == StatusCode::ACCEPTED || status == StatusCode::OK,
         "{status} {body}"
     );
-    let start = Instant::now();
-    while s3.objects().len() != 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{:?}\n{}",
-            s3.objects(),
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        &app,
+        "the expired object to go",
+        Duration::from_secs(60),
+        POLL,
+        || match s3.objects() {
+            left if left.len() == 2 => Ok(()),
+            left => Err(format!("{left:?}")),
+        },
+    );
     let old_view = wait_for(&app, &token, old_id, "the copy's record to go", |v| {
         v["copies"]["offsite"].is_null()
     });
@@ -458,6 +478,9 @@ fn encrypted_copies_round_trip_and_the_wrong_key_is_refused_by_name() {
         .unwrap()
         .to_owned();
     assert!(key.ends_with(".db.gz.age"), "{key}");
+    let (_, list) = app.get_json(&token, "/api/v1/offsite");
+    assert_eq!(list["encrypted"], true);
+    assert_eq!(list["encrypted_to"], offsite["encrypted_to"], "{list}");
     // The bucket holds ciphertext: an age file, not the gzip.
     let object = std::fs::read(s3.object_path(&key)).unwrap();
     assert!(object.starts_with(b"age-encryption.org/v1\n"));
@@ -557,23 +580,23 @@ fn an_upload_that_never_gets_through_is_failed_and_mailed_and_the_local_backup_s
         view["checksum"].as_str().unwrap()
     );
 
-    let start = Instant::now();
-    let mail = loop {
-        if let Some(m) = sink.messages().into_iter().find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap_or("")
-                .contains("Offsite copy failed")
-        }) {
-            break m;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no alert mail\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let mail = eventually(
+        &app,
+        "the alert mail",
+        Duration::from_secs(30),
+        POLL,
+        || {
+            sink.messages()
+                .into_iter()
+                .find(|m| {
+                    m["subject"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("Offsite copy failed")
+                })
+                .ok_or_else(|| "no mail yet".to_owned())
+        },
+    );
     assert!(mail["subject"].as_str().unwrap().contains(id), "{mail}");
     assert_eq!(
         sink.messages()
