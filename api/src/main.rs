@@ -4,18 +4,23 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
+use clap::Parser;
 use nexus_api::bootstrap::{FirstAdmin, ensure_first_admin};
-use nexus_shared::settings::Settings;
-use tracing_subscriber::EnvFilter;
+
+/// Configured by `nexus-backup.toml` and the environment (README), not by flags.
+#[derive(Parser)]
+#[command(
+    name = "nexus-api",
+    version,
+    about = "Nexus Backup API server: REST API, web UI, /healthz and /metrics"
+)]
+struct Args {}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    let settings = Settings::load().context("cannot load the configuration")?;
+    Args::parse();
+    let settings =
+        nexus_shared::telemetry::start("info").context("cannot load the configuration")?;
 
     if settings.demo_db {
         let (path, size) = (settings.db_path.clone(), settings.demo_db_size_mb);

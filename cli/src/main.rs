@@ -22,12 +22,6 @@ fn main() {
             std::process::exit(if usage { exit::USAGE } else { 0 });
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the async runtime");
     if let Err(e) = runtime.block_on(commands::run(cli)) {
         let CliError { code, message } = e;

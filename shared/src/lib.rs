@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod catalog;
+pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod service;
 pub mod settings;
 pub mod signals;
 pub mod stores;
+pub mod telemetry;
 
 /// The name of the operating-system user running this process, for audit
 /// entries of CLI actions.

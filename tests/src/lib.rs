@@ -10,6 +10,7 @@ pub mod browser;
 
 pub mod s3;
 pub mod smtp;
+pub mod tmpfs;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -69,6 +70,7 @@ impl TestAppBuilder {
     }
 
     pub fn spawn(self) -> TestApp {
+        nexus_shared::crypto::install();
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("itsm_nexus.db");
         if self.db_size_mb > 0 {

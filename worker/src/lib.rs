@@ -8,7 +8,6 @@ pub mod context;
 pub mod jobs;
 pub mod scheduler;
 pub mod sweeper;
-pub mod telemetry;
 
 use std::future::Future;
 use std::io::Write as _;

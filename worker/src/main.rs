@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use nexus_shared::settings::Settings;
 
 #[derive(Parser)]
 #[command(
@@ -20,8 +19,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    nexus_worker::telemetry::init();
-    let settings = Settings::load().context("cannot load the configuration")?;
+    let settings =
+        nexus_shared::telemetry::start("info").context("cannot load the configuration")?;
     let options = nexus_worker::Options {
         scheduler: !args.no_scheduler,
     };

@@ -87,7 +87,8 @@ pub struct Env {
 
 impl Env {
     pub async fn open() -> Result<Env, CliError> {
-        let settings = Settings::load().context("cannot load the configuration")?;
+        let settings =
+            nexus_shared::telemetry::start("warn").context("cannot load the configuration")?;
         let (catalog, queue) = nexus_shared::stores::open(&settings)
             .await
             .map_err(anyhow::Error::from)?;

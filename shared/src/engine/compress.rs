@@ -29,7 +29,7 @@ pub const CHUNK_BYTES: usize = 4 << 20;
 const IO_BYTES: usize = 1 << 20;
 
 /// How to compress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompressOptions {
     /// libdeflate level, 1 (fastest) to 12 (smallest). 6 matches `gzip -6`'s

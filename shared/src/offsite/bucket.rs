@@ -99,6 +99,7 @@ impl Bucket {
             .as_deref()
             .filter(|b| !b.is_empty())
             .ok_or(OffsiteError::NotConfigured)?;
+        crate::crypto::install();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(&settings.region)

@@ -74,7 +74,7 @@ impl<'de> Deserialize<'de> for Trigger {
 
 /// The `[schedule]` section of the configuration. Times are in the
 /// configured timezone (`NEXUS_TZ`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleSettings {
     /// At start-up, run the latest slot of each schedule missed while the

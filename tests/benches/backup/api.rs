@@ -62,6 +62,7 @@ pub fn with_and_without_backup(
         .worker_threads(2)
         .enable_all()
         .build()?;
+    nexus_shared::crypto::install();
     let client = Client::builder().timeout(Duration::from_secs(30)).build()?;
     let duration = Duration::from_secs(seconds);
     let list_url = app.url("/api/v1/backups?limit=50");

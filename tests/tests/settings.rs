@@ -1,0 +1,134 @@
+//! Settings as the real binaries read them: every variable reaches its
+//! setting (the compression level changes the file), a bad value stops a
+//! process at start-up naming the variable, an unknown one is warned
+//! about, the JSON log format, and `--version` on every binary.
+
+use std::process::Command;
+use std::time::Duration;
+
+use nexus_e2e::{TestApp, binary};
+use serde_json::Value;
+
+fn run(app: &TestApp, program: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(binary(program))
+        .env_clear()
+        .envs(&app.env)
+        .envs(env.iter().copied())
+        .current_dir(app.dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn backup_size_at_level(app: &TestApp, level: &str) -> u64 {
+    let (code, stdout, stderr) = run(
+        app,
+        "nexus-backup",
+        &["backup", "--in-process", "--json"],
+        &[("NEXUS_COMPRESSION_LEVEL", level)],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let backup: Value = serde_json::from_str(&stdout).unwrap();
+    backup["file_size"].as_u64().unwrap()
+}
+
+#[test]
+fn the_compression_level_from_the_environment_changes_the_backup_file() {
+    let app = TestApp::builder().db_size_mb(8).without_worker().spawn();
+    let fast = backup_size_at_level(&app, "1");
+    let small = backup_size_at_level(&app, "9");
+    assert!(
+        fast > small,
+        "level 1: {fast} bytes, level 9: {small} bytes"
+    );
+}
+
+#[test]
+fn a_bad_value_stops_every_binary_at_start_up_naming_the_variable() {
+    let app = TestApp::builder().db_size_mb(1).without_worker().spawn();
+    let bad = [("NEXUS_COMPRESSION_LEVEL", "99")];
+    for (program, args) in [
+        ("nexus-worker", &[][..]),
+        ("nexus-api", &[][..]),
+        ("nexus-backup", &["list"][..]),
+    ] {
+        let started = std::time::Instant::now();
+        let (code, stdout, stderr) = run(&app, program, args, &bad);
+        assert_ne!(code, 0, "{program} started:\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("NEXUS_COMPRESSION_LEVEL") && stderr.contains("1 (fastest) to 12"),
+            "{program}:\n{stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{program} took long to refuse"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_variable_is_warned_about_with_the_name_it_resembles() {
+    let app = TestApp::builder().db_size_mb(1).without_worker().spawn();
+    let (code, _, stderr) = run(
+        &app,
+        "nexus-backup",
+        &["list"],
+        &[("NEXUS_COMPRESION_LEVEL", "9")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("NEXUS_COMPRESION_LEVEL is not a setting and is ignored")
+            && stderr.contains("did you mean NEXUS_COMPRESSION_LEVEL?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_the_json_log_format_every_log_line_is_one_json_object() {
+    let app = TestApp::builder()
+        .db_size_mb(1)
+        .env("NEXUS_LOG_FORMAT", "json")
+        .spawn();
+    let token = app.admin_token();
+    let (_, accepted) = app.post_backup(&token, &serde_json::json!({"type": "manual"}));
+    let id = accepted["backup_id"].as_str().unwrap();
+    app.wait_until_terminal(&token, id, Duration::from_secs(60));
+
+    let logs = app.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let object: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        assert!(
+            object["level"].is_string() && object["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        // Logged by the worker before it records the backup as done.
+        lines
+            .iter()
+            .any(|l| l.contains("\"message\":\"Creating backup...\"")),
+        "{logs}"
+    );
+}
+
+#[test]
+fn every_binary_says_its_version() {
+    let app = TestApp::builder().db_size_mb(1).without_worker().spawn();
+    for program in ["nexus-api", "nexus-worker", "nexus-backup"] {
+        let (code, stdout, stderr) = run(&app, program, &["--version"], &[]);
+        assert_eq!(code, 0, "{program}: {stderr}");
+        assert_eq!(
+            stdout.trim(),
+            format!("{program} {}", env!("CARGO_PKG_VERSION")),
+            "{program}"
+        );
+    }
+}
