@@ -13,7 +13,7 @@ pub const USAGE: i32 = 64;
 
 /// Help text listing the exit codes.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 1 insufficient disk space, 2 database missing, \
-3 integrity check failed, 4 permission denied, 5 other failure, 64 usage error.";
+3 integrity check failed or live database damaged, 4 permission denied, 5 other failure, 64 usage error.";
 
 #[derive(Debug)]
 pub struct CliError {
@@ -39,7 +39,7 @@ pub fn code_for(error_code: &str) -> i32 {
     match error_code {
         "insufficient_disk_space" => DISK_SPACE,
         "database_not_found" => DATABASE_MISSING,
-        "integrity_check_failed" => INTEGRITY,
+        "integrity_check_failed" | "database_corrupt" => INTEGRITY,
         "permission_denied" => PERMISSION,
         _ => FAILURE,
     }

@@ -24,8 +24,8 @@ use crate::settings::Settings;
 #[derive(Debug)]
 pub enum RunOutcome {
     Succeeded(BackupOutcome),
-    /// The engine failed; the failure is recorded.
-    Failed(EngineError),
+    /// The engine failed; this is the failure as recorded.
+    Failed(ErrorInfo),
     /// Nothing to do: the backup had already ended.
     AlreadyFinished(BackupStatus),
     /// Another runner holds a live lease on it.
@@ -159,17 +159,50 @@ impl Runner<'_> {
     }
 
     fn record_failure(&self, id: &BackupId, e: EngineError) -> Result<RunOutcome, CatalogError> {
-        let error = ErrorInfo {
+        let mut error = ErrorInfo {
             code: e.code().to_owned(),
             message: e.to_string(),
+            details: e.details(),
         };
+        if let EngineError::DatabaseCorrupt { .. } = e {
+            self.name_the_backup_to_restore(&mut error);
+        }
         self.catalog.mark_failure(id, Some(&self.owner), &error)?;
         self.audit(
             id,
             AuditResult::Failure,
             format!("{}: {}", error.code, error.message),
         );
-        Ok(RunOutcome::Failed(e))
+        Ok(RunOutcome::Failed(error))
+    }
+
+    /// The live database is damaged: the failure says which backup passed
+    /// verification last, so the operator knows what to restore from.
+    fn name_the_backup_to_restore(&self, error: &mut ErrorInfo) {
+        let newest = match self.catalog.newest_verified_backup() {
+            Ok(newest) => newest,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look up the newest verified backup");
+                return;
+            }
+        };
+        let advice = match &newest {
+            Some(v) => format!(
+                "Restore it from the newest backup that passed verification: {} (verified {}): nexus-backup restore {} --yes",
+                v.backup_id,
+                v.checked_at
+                    .map_or_else(|| "-".to_owned(), |t| t.with_timezone(&self.settings.tz()).to_rfc3339()),
+                v.backup_id
+            ),
+            None => "No backup has passed verification yet: verify the newest backups (nexus-backup verify --all) before restoring one.".to_owned(),
+        };
+        error.message = format!("{}. {advice}", error.message);
+        if let Some(serde_json::Value::Object(details)) = &mut error.details {
+            details.insert(
+                "restore_from".into(),
+                newest.map_or(serde_json::Value::Null, |v| v.backup_id.to_string().into()),
+            );
+        }
     }
 
     fn audit(&self, id: &BackupId, result: AuditResult, detail: String) {

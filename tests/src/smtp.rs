@@ -59,6 +59,28 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Waits until a message for which `wanted` holds arrived; returns
+    /// those that match.
+    pub fn wait_for_matching(
+        &self,
+        timeout: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let start = Instant::now();
+        loop {
+            let matching: Vec<Value> = self.messages().into_iter().filter(&wanted).collect();
+            if !matching.is_empty() {
+                return matching;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "no matching mail within {timeout:?}; got {:#?}",
+                self.messages()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until at least `n` messages arrived.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
         let start = Instant::now();

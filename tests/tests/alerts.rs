@@ -1,11 +1,11 @@
 //! Mail alerts through a real SMTP server on loopback, and the disk levels
 //! on a real small filesystem (SPEC §7, guide §7.3, §8.6).
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::smtp::SmtpSink;
+use nexus_e2e::tmpfs::Tmpfs;
 use nexus_e2e::{TestApp, TestAppBuilder};
 use serde_json::{Value, json};
 
@@ -152,51 +152,13 @@ fn a_failed_backup_sends_exactly_one_mail() {
     );
 }
 
-/// A small real filesystem for the backups, removed on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, size_mb: u64) -> Tmpfs {
-        std::fs::create_dir_all(path).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
-            .arg(path)
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "mounting a tmpfs needs root (CI runs as root)"
-        );
-        Tmpfs(path.to_path_buf())
-    }
-
-    /// Grows a filler file until the filesystem is `percent` full.
-    fn fill_to(&self, percent: f64) {
-        let usage = nexus_shared::fsutil::disk_usage(&self.0).unwrap();
-        let filler = self.0.join("filler");
-        let current = std::fs::metadata(&filler).map(|m| m.len()).unwrap_or(0);
-        let others = usage.used_bytes - current;
-        let wanted = (usage.total_bytes as f64 * percent / 100.0) as u64 - others;
-        std::fs::write(&filler, vec![0x5a; wanted as usize]).unwrap();
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
 #[test]
 fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lifts() {
     let sink = SmtpSink::start(None);
     let base = tempfile::tempdir().unwrap();
-    let disk = Tmpfs::mount(&base.path().join("backups"), 64);
+    let disk = Tmpfs::mount(&base.path().join("backups"), "64m");
     let app = with_mail(TestApp::builder().db_size_mb(1), &sink)
-        .env("NEXUS_BACKUP_ROOT", disk.0.to_str().unwrap())
+        .env("NEXUS_BACKUP_ROOT", disk.path().to_str().unwrap())
         .spawn();
     let token = app.admin_token();
     for kind in ["daily", "daily", "daily", "manual"] {
@@ -255,7 +217,7 @@ fn each_disk_level_acts_once_pruning_spares_protected_backups_and_the_pause_lift
     );
     assert_eq!(done["status"], "success", "{done}");
 
-    std::fs::remove_file(disk.0.join("filler")).unwrap();
+    std::fs::remove_file(disk.path().join("filler")).unwrap();
     let mails = check(4);
     assert!(
         mails[3]["subject"].as_str().unwrap().contains("OK"),

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use nexus_e2e::TestApp;
+use nexus_e2e::tmpfs::Tmpfs;
 use serde_json::{Value, json};
 
 /// What one run of `nexus-backup` did.
@@ -70,30 +71,6 @@ fn backup(app: &TestApp, backup_type: &str) -> Value {
     b
 }
 
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, options: &str) -> Tmpfs {
-        std::fs::create_dir_all(path).unwrap();
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(path)
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "mounting a tmpfs needs root (CI runs as root)"
-        );
-        Tmpfs(path.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_cli_backup_prints_the_guides_log_lines_and_both_front_ends_see_both_backups() {
     let app = TestApp::spawn();
@@ -113,6 +90,7 @@ fn a_cli_backup_prints_the_guides_log_lines_and_both_front_ends_see_both_backups
         "Database size: ",
         "Available disk space: ",
         "Creating backup...",
+        "Backup created: ",
         "Running integrity check...",
         "Compressing backup...",
         "Compression complete (",
@@ -203,6 +181,52 @@ fn a_cli_backup_prints_the_guides_log_lines_and_both_front_ends_see_both_backups
     );
 }
 
+/// The log lines of a run without their stamps, each cut before its first
+/// figure or path, so two backups' lines can be compared.
+fn line_shapes(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| {
+            let message = &l[22..];
+            let cut = message
+                .find(|c: char| c.is_ascii_digit() || c == '/')
+                .unwrap_or(message.len());
+            message[..cut].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_backup_a_worker_runs_prints_the_same_lines_as_one_run_in_process() {
+    let app = TestApp::spawn();
+    let followed = cli(&app, &["backup"]);
+    assert_eq!(followed.code, 0, "{followed:?}");
+    let in_process = cli(&app, &["backup", "--in-process"]);
+    assert_eq!(in_process.code, 0, "{in_process:?}");
+
+    assert_eq!(
+        line_shapes(&followed.stdout),
+        line_shapes(&in_process.stdout),
+        "followed:\n{}\nin process:\n{}",
+        followed.stdout,
+        in_process.stdout
+    );
+    let listed = cli(&app, &["list", "--json"]).json();
+    let followed_id = listed["backups"][1]["backup_id"].as_str().unwrap();
+    let created = format!(
+        "Backup created: {}",
+        app.backup_root()
+            .join(".tmp")
+            .join(format!("{followed_id}.snapshot.db"))
+            .display()
+    );
+    assert!(
+        followed.stdout.lines().any(|l| l[22..] == created),
+        "{created:?} missing:\n{}",
+        followed.stdout
+    );
+}
+
 /// `[YYYY-MM-DD HH:MM:SS] ` (the regex `^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] `).
 fn regex_free_stamp_check(line: &str) -> bool {
     let b = line.as_bytes();
@@ -243,11 +267,11 @@ fn a_missing_database_exits_2() {
 #[test]
 fn a_backup_root_on_a_filesystem_too_small_exits_1() {
     let app = TestApp::builder().without_worker().spawn();
-    let small = Tmpfs::mount(&app.dir.path().join("small"), "size=1m");
+    let small = Tmpfs::mount(&app.dir.path().join("small"), "1m");
     let r = cli_env(
         &app,
         &["backup"],
-        &[("NEXUS_BACKUP_ROOT", small.0.to_str().unwrap())],
+        &[("NEXUS_BACKUP_ROOT", small.path().to_str().unwrap())],
     );
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("disk"), "{r:?}");

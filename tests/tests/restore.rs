@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::smtp::SmtpSink;
+use nexus_e2e::tmpfs::Tmpfs;
 use nexus_e2e::{TestApp, integrity, run_tool};
 use nexus_shared::catalog::{CreatedBy, ErrorInfo, LIVE_DATABASE, NewBackup};
 use nexus_shared::domain::{BackupType, Phase, Role};
@@ -366,41 +367,12 @@ fn a_failure_right_after_the_safety_copy_leaves_the_live_database_byte_identical
     assert_eq!(sha256(&app.db_path), before);
 }
 
-/// A tmpfs of `size`, unmounted when dropped; None when mounting is not
-/// allowed (the test then only runs as root).
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_str().unwrap();
-        let (ok, out) = run_tool(
-            "mount",
-            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path],
-        );
-        if ok {
-            Some(Tmpfs(dir))
-        } else {
-            eprintln!("skipped: cannot mount a tmpfs (needs root): {out}");
-            None
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = run_tool("umount", &["-l", self.0.path().to_str().unwrap()]);
-    }
-}
-
 #[test]
 fn a_restore_that_fills_the_databases_disk_after_the_safety_copy_leaves_it_unchanged() {
     // The live database on a small disk of its own. Real cause, no hook: the
     // disk fills up between the safety copy and the write.
-    let Some(disk) = Tmpfs::mount("16m") else {
-        return;
-    };
-    let db = disk.0.path().join("itsm_nexus.db");
+    let disk = Tmpfs::new("16m");
+    let db = disk.path().join("itsm_nexus.db");
     nexus_shared::demo::generate(&db, 3_000_000).unwrap();
     let app = TestApp::builder()
         .db_size_mb(0)
@@ -456,12 +428,13 @@ fn a_restore_that_fills_the_databases_disk_after_the_safety_copy_leaves_it_uncha
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let free = nexus_shared::fsutil::available_bytes(disk.0.path()).unwrap();
-    let ballast = disk.0.path().join("ballast");
+    let free = nexus_shared::fsutil::available_bytes(disk.path()).unwrap();
+    let ballast = disk.path().join("ballast");
     std::fs::write(&ballast, vec![0u8; (free - 256 * 1024) as usize]).unwrap();
     let error = ErrorInfo {
         code: "test".into(),
         message: "released".into(),
+        details: None,
     };
     catalog
         .mark_failure(&copying, Some("test"), &error)
@@ -584,6 +557,7 @@ fn restore_requests_are_refused_without_confirmation_role_backup_or_success() {
     let error = ErrorInfo {
         code: "database_busy".into(),
         message: "test".into(),
+        details: None,
     };
     assert!(catalog.mark_failure(&failed, None, &error).unwrap());
     let failed = failed.to_string();

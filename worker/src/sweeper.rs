@@ -107,6 +107,7 @@ async fn give_up(ctx: &JobContext, record: &BackupRecord, detail: String) -> any
     let error = ErrorInfo {
         code: "job_abandoned".into(),
         message: detail.clone(),
+        details: None,
     };
     let id = record.id.clone();
     let marked = ctx
@@ -140,6 +141,7 @@ async fn sweep_restores(ctx: &JobContext) -> anyhow::Result<()> {
         let error = ErrorInfo {
             code: "restore_abandoned".into(),
             message: "the restore's job ended or was lost without recording a result".into(),
+            details: None,
         };
         tracing::error!(restore_id = %restore.id, "marking an abandoned restore as failed");
         let id = restore.id.clone();

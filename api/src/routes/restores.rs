@@ -200,6 +200,7 @@ async fn enqueue(state: &AppState, id: &RestoreId) -> Result<(), ApiError> {
             let error = ErrorInfo {
                 code: "queue_unavailable".into(),
                 message: e.to_string(),
+                details: None,
             };
             let id = id.clone();
             state

@@ -56,6 +56,21 @@ pub enum Alert {
     },
 }
 
+impl Alert {
+    /// The alert for a backup that failed, as its failure was recorded.
+    pub fn backup_failed(
+        backup_id: &crate::domain::BackupId,
+        error: &crate::catalog::ErrorInfo,
+    ) -> Alert {
+        Alert::BackupFailed {
+            backup_id: backup_id.to_string(),
+            code: error.code.clone(),
+            message: error.message.clone(),
+            at: Utc::now(),
+        }
+    }
+}
+
 /// A rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -83,6 +98,30 @@ impl Alert {
                 .to_string()
         };
         let (subject, ja, en) = match self {
+            Alert::BackupFailed {
+                backup_id,
+                code,
+                message,
+                at,
+            } if code == "database_corrupt" => (
+                format!(
+                    "[Nexus Backup] 緊急: 本番データベース破損 / URGENT: the live database is damaged ({backup_id})"
+                ),
+                format!(
+                    "本番データベース（バックアップ対象の itsm_nexus.db）が破損しているため、バックアップを作成できませんでした。\n\n\
+                     バックアップID: {backup_id}\n日時: {}\nエラー: {code}\n詳細: {message}\n\n\
+                     対処: アプリケーションの書き込みを止め、検証に合格した最新のバックアップ（詳細に記載）から復元してください。\
+                     破損したファイルは調査のため復元前に別の場所へコピーしておいてください。",
+                    time(at)
+                ),
+                format!(
+                    "The LIVE database (itsm_nexus.db, the one being backed up) is damaged, so no backup could be taken.\n\n\
+                     Backup id: {backup_id}\nTime: {}\nError: {code}\nDetail: {message}\n\n\
+                     What to do: stop the application's writes and restore from the newest backup that passed verification \
+                     (named in the detail). Copy the damaged file aside first, for investigation.",
+                    time(at)
+                ),
+            ),
             Alert::BackupFailed {
                 backup_id,
                 code,

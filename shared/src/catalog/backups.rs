@@ -22,6 +22,10 @@ pub struct CreatedBy {
 pub struct ErrorInfo {
     pub code: String,
     pub message: String,
+    /// The failure's figures, as the guide's error bodies give them
+    /// (`required_bytes`, `available_bytes`, … for a full disk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +85,7 @@ pub enum LeaseOutcome {
 
 const COLUMNS: &str = "backup_id, status, phase, progress_percent, description, file_path,
     file_size, original_size, checksum, raw_checksum, created_by_id, created_by_name,
-    started_at, completed_at, error_code, error_message, job_id, attempts";
+    started_at, completed_at, error_code, error_message, job_id, attempts, error_details";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> CatalogError {
     CatalogError::Corrupt(format!("{what}: {e}"))
@@ -95,6 +99,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
     let completed_at: Option<String> = row.get(13)?;
     let error_code: Option<String> = row.get(14)?;
     let error_message: Option<String> = row.get(15)?;
+    let error_details: Option<String> = row.get(18)?;
     let file_path: String = row.get(5)?;
     let parts = (
         row.get::<_, i64>(3)?,
@@ -138,10 +143,19 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
             },
             started_at: time::parse_utc(&started_at)?,
             completed_at: completed_at.as_deref().map(time::parse_utc).transpose()?,
-            error: error_code.map(|code| ErrorInfo {
-                code,
-                message: error_message.unwrap_or_default(),
-            }),
+            error: error_code
+                .map(|code| -> Result<ErrorInfo> {
+                    Ok(ErrorInfo {
+                        code,
+                        message: error_message.unwrap_or_default(),
+                        details: error_details
+                            .as_deref()
+                            .map(serde_json::from_str)
+                            .transpose()
+                            .map_err(|e| corrupt("error details", e))?,
+                    })
+                })
+                .transpose()?,
             job_id,
             attempts: attempts.max(0) as u32,
         })
@@ -348,7 +362,7 @@ impl Catalog {
             "UPDATE backups SET status = 'success', phase = 'done', progress_percent = 100,
                  file_size = ?3, original_size = ?4, checksum = ?5, raw_checksum = ?6,
                  completed_at = ?7, error_code = NULL, error_message = NULL,
-                 lease_owner = NULL, lease_expires_at = NULL
+                 error_details = NULL, lease_owner = NULL, lease_expires_at = NULL
              WHERE backup_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
             params![
                 id.to_string(),
@@ -375,7 +389,8 @@ impl Catalog {
         let conn = self.connect()?;
         let updated = conn.execute(
             "UPDATE backups SET status = 'failure', completed_at = ?3,
-                 error_code = ?4, error_message = ?5, lease_owner = NULL, lease_expires_at = NULL
+                 error_code = ?4, error_message = ?5, error_details = ?7,
+                 lease_owner = NULL, lease_expires_at = NULL
              WHERE backup_id = ?1 AND status = 'in_progress'
                AND (lease_owner IS ?2 OR lease_owner IS NULL OR lease_expires_at < ?6)",
             params![
@@ -384,7 +399,8 @@ impl Catalog {
                 time::now_text(),
                 error.code,
                 error.message,
-                now_millis()
+                now_millis(),
+                error.details.as_ref().map(|d| d.to_string())
             ],
         )?;
         Ok(updated == 1)

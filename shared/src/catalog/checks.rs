@@ -374,4 +374,24 @@ impl Catalog {
             .map(|raw| to_verification(raw?).map(|v| (v.backup_id.clone(), v)))
             .collect()
     }
+
+    /// The newest successful backup whose last finished verification
+    /// passed, with that verification: the one to restore from when the
+    /// live database is damaged.
+    pub fn newest_verified_backup(&self) -> Result<Option<Verification>> {
+        let conn = self.connect()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM (
+                 SELECT c.*, b.started_at AS backup_started_at, ROW_NUMBER() OVER (
+                     PARTITION BY c.backup_id ORDER BY c.checked_at DESC, c.check_id DESC) AS n
+                 FROM backup_integrity_checks c JOIN backups b USING (backup_id)
+                 WHERE c.status != 'in_progress' AND b.status = 'success')
+             WHERE n = 1 AND status = 'pass'
+             ORDER BY backup_started_at DESC, backup_id DESC LIMIT 1"
+        ))?;
+        stmt.query_map([], read_row)?
+            .map(|raw| to_verification(raw?))
+            .next()
+            .transpose()
+    }
 }

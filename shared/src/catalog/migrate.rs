@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_offsite_copies",
         include_str!("../../../migrations/0008_offsite_copies.sql"),
     ),
+    (
+        "0009_error_details",
+        include_str!("../../../migrations/0009_error_details.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

@@ -189,6 +189,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<RestoreRecord>> {
             error: error_code.map(|code| ErrorInfo {
                 code,
                 message: error_message.unwrap_or_default(),
+                details: None,
             }),
             job_id,
             attempts: attempts.max(0) as u32,

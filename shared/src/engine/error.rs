@@ -5,12 +5,24 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::fsutil::human_size;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("database not found: {path}")]
     DatabaseNotFound { path: PathBuf },
-    #[error("insufficient disk space: {required} bytes required, {available} available")]
+    /// `required` 0: the figures are not known yet (a write ran out of
+    /// space); [`super::create_backup`] fills them in.
+    #[error(
+        "insufficient disk space on the backup filesystem: {} required, {} available",
+        human_size(*required),
+        human_size(*available)
+    )]
     InsufficientDiskSpace { required: u64, available: u64 },
+    /// The live database itself cannot be read as SQLite, or its copy
+    /// fails `integrity_check`: restore it from a verified backup.
+    #[error("the live database {path} is damaged: {detail}")]
+    DatabaseCorrupt { path: PathBuf, detail: String },
     #[error("integrity check failed: {detail}")]
     IntegrityCheckFailed { detail: String },
     #[error("permission denied: {path}: {source}")]
@@ -42,6 +54,7 @@ impl EngineError {
             EngineError::DatabaseNotFound { .. } => "database_not_found",
             EngineError::InsufficientDiskSpace { .. } => "insufficient_disk_space",
             EngineError::IntegrityCheckFailed { .. } => "integrity_check_failed",
+            EngineError::DatabaseCorrupt { .. } => "database_corrupt",
             EngineError::PermissionDenied { .. } => "permission_denied",
             EngineError::Busy(_) => "database_busy",
             EngineError::Sqlite { .. } => "database_error",
@@ -72,9 +85,43 @@ impl EngineError {
         match self {
             EngineError::InsufficientDiskSpace { .. } => 1,
             EngineError::DatabaseNotFound { .. } => 2,
-            EngineError::IntegrityCheckFailed { .. } => 3,
+            EngineError::IntegrityCheckFailed { .. } | EngineError::DatabaseCorrupt { .. } => 3,
             EngineError::PermissionDenied { .. } => 4,
             _ => 5,
+        }
+    }
+
+    /// The failure's figures for the catalog and the API, as the guide's
+    /// error bodies give them.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            EngineError::InsufficientDiskSpace {
+                required,
+                available,
+            } => Some(serde_json::json!({
+                "required_bytes": required,
+                "available_bytes": available,
+                "required_human": human_size(*required),
+                "available_human": human_size(*available),
+            })),
+            EngineError::DatabaseCorrupt { path, .. } => {
+                Some(serde_json::json!({ "database_path": path }))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this failure may be the backup filesystem running out of
+    /// room: a write that failed, in SQLite or in a file.
+    pub(crate) fn may_be_out_of_space(&self) -> bool {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, SystemIoFailure};
+        match self {
+            EngineError::InsufficientDiskSpace { .. } | EngineError::Io { .. } => true,
+            EngineError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(DiskFull | SystemIoFailure | CannotOpen)
+            ),
+            _ => false,
         }
     }
 
@@ -86,11 +133,12 @@ impl EngineError {
             io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
                 EngineError::PermissionDenied { path, source }
             }
-            io::ErrorKind::StorageFull => EngineError::InsufficientDiskSpace {
-                required: 0,
-                available: crate::fsutil::available_bytes(path.parent().unwrap_or(&path))
-                    .unwrap_or(0),
-            },
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                EngineError::InsufficientDiskSpace {
+                    required: 0,
+                    available: 0,
+                }
+            }
             _ => EngineError::Io {
                 context,
                 path,

@@ -6,6 +6,7 @@
 pub mod compress;
 mod error;
 pub mod manifest;
+pub mod pause;
 pub mod preflight;
 pub mod restore;
 pub mod sharing;
@@ -95,7 +96,7 @@ impl TempFiles {
         let dir = root.join(id.backup_type().folder());
         let name = id.file_name();
         TempFiles {
-            snapshot: root.join(".tmp").join(format!("{id}.snapshot.db")),
+            snapshot: snapshot_path(root, id),
             gz: dir.join(format!(".{name}.tmp")),
             manifest: dir.join(format!(".{name}.json.tmp")),
         }
@@ -122,6 +123,12 @@ impl TempFiles {
     }
 }
 
+/// Where the backup `id` keeps its uncompressed snapshot while it runs
+/// (the guide's `Backup created: …` line names it).
+pub fn snapshot_path(backup_root: &Path, id: &BackupId) -> PathBuf {
+    backup_root.join(".tmp").join(format!("{id}.snapshot.db"))
+}
+
 /// Takes a backup: pre-flight, consistent snapshot, integrity check, gzip
 /// with checksums, manifest, and an atomic durable publish. On any error
 /// the temporary files are removed and no final file is left half-written.
@@ -131,8 +138,40 @@ pub fn create_backup(
 ) -> Result<BackupOutcome, EngineError> {
     let temps = TempFiles::new(plan.backup_root, plan.id);
     let result = run(plan, &temps, observer);
+    // Free space is read before the temporary files give theirs back: a
+    // write that failed on a full filesystem finds it (nearly) empty.
+    let free_at_failure = result
+        .as_ref()
+        .err()
+        .filter(|e| e.may_be_out_of_space())
+        .and_then(|_| fsutil::available_bytes(plan.backup_root).ok());
     temps.remove_all();
-    result
+    result.map_err(|e| match free_at_failure {
+        Some(free) => out_of_space(e, free, plan),
+        None => e,
+    })
+}
+
+/// Below this much free space, a failed write is taken as the filesystem
+/// being full (SQLite often says only "disk I/O error").
+const FULL_BELOW_BYTES: u64 = 1 << 20;
+
+/// Names a failed write on a full backup filesystem for what it is, with
+/// true figures: what the backup needs (as the pre-flight counts it) and
+/// what is free now that its temporary files are gone.
+fn out_of_space(e: EngineError, free_at_failure: u64, plan: &BackupPlan<'_>) -> EngineError {
+    let known = matches!(e, EngineError::InsufficientDiskSpace { required, .. } if required > 0);
+    let full = matches!(e, EngineError::InsufficientDiskSpace { .. })
+        || free_at_failure < FULL_BELOW_BYTES;
+    if known || !full {
+        return e;
+    }
+    tracing::warn!(error = %e, free_at_failure, "the backup filesystem filled up during the backup");
+    let database_bytes = preflight::database_bytes(plan.source).unwrap_or(0);
+    EngineError::InsufficientDiskSpace {
+        required: preflight::required_bytes(database_bytes, plan.reserve_bytes),
+        available: fsutil::available_bytes(plan.backup_root).unwrap_or(free_at_failure),
+    }
 }
 
 fn run(
@@ -152,6 +191,7 @@ fn run(
     }
     temps.remove_all(); // leftovers of an earlier attempt at this backup
 
+    pause::point("snapshot");
     observer.event(Event::PhaseStarted(Phase::Snapshot))?;
     let snapshot_bytes = snapshot::copy_live_database(plan.source, &temps.snapshot, &mut |f| {
         observer.event(Event::Progress(Phase::Snapshot, f))
@@ -167,6 +207,7 @@ fn run(
     // they run side by side, and nothing is published unless both succeed.
     // The check is one thread and the longer of the two: it gets a core of
     // its own, and the compression the others until the check is done.
+    pause::point("compress");
     observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
     observer.event(Event::PhaseStarted(Phase::Compress))?;
     let lent = sharing::LentCore::new();
@@ -189,7 +230,15 @@ fn run(
             compressed,
         )
     });
-    integrity?;
+    // The snapshot is a page-for-page copy of the live database: when it
+    // fails the check, the live database is what is damaged.
+    integrity.map_err(|e| match e {
+        EngineError::IntegrityCheckFailed { detail } => EngineError::DatabaseCorrupt {
+            path: plan.source.to_path_buf(),
+            detail: format!("its snapshot fails integrity_check: {detail}"),
+        },
+        other => other,
+    })?;
     observer.event(Event::IntegrityOk)?;
     let compressed = compressed?;
     observer.event(Event::Compressed {
@@ -197,6 +246,7 @@ fn run(
         to: compressed.gz_size,
     })?;
 
+    pause::point("finalize");
     observer.event(Event::PhaseStarted(Phase::Finalize))?;
     let final_path = plan.backup_root.join(plan.id.relative_path());
     let manifest_path = manifest::manifest_path(&final_path);

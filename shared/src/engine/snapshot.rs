@@ -37,11 +37,12 @@ pub fn copy_live_database(
         }
         _ => EngineError::sqlite("cannot open the database", e),
     })?;
+    let source_err = |context, e| reading_source(source, context, e);
     src.busy_timeout(Duration::from_secs(10))
         .map_err(|e| EngineError::sqlite("cannot configure the database connection", e))?;
     let journal_mode: String = src
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(|e| EngineError::sqlite("cannot read the journal mode", e))?;
+        .map_err(|e| source_err("cannot read the journal mode", e))?;
     if !journal_mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(
             %journal_mode,
@@ -50,7 +51,7 @@ pub fn copy_live_database(
     }
     // Pin one snapshot for the whole copy.
     src.execute_batch("BEGIN DEFERRED; SELECT COUNT(*) FROM sqlite_schema;")
-        .map_err(|e| EngineError::sqlite("cannot start a read transaction", e))?;
+        .map_err(|e| source_err("cannot start a read transaction", e))?;
 
     let mut dst =
         Connection::open(dest).map_err(|e| EngineError::sqlite("cannot create the snapshot", e))?;
@@ -62,7 +63,7 @@ pub fn copy_live_database(
         loop {
             let step = backup
                 .step(PAGES_PER_STEP)
-                .map_err(|e| EngineError::sqlite("snapshot step failed", e))?;
+                .map_err(|e| source_err("snapshot step failed", e))?;
             let p = backup.progress();
             if p.pagecount > 0 {
                 progress(1.0 - p.remaining as f64 / p.pagecount as f64)?;
@@ -85,6 +86,21 @@ pub fn copy_live_database(
     std::fs::metadata(dest)
         .map(|m| m.len())
         .map_err(|e| EngineError::io("cannot read the snapshot", dest, e))
+}
+
+/// A failure while reading the live database: one that says the file is
+/// not (or no longer) a sound SQLite database is the database's damage,
+/// not a passing error.
+fn reading_source(source: &Path, context: &'static str, e: rusqlite::Error) -> EngineError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            EngineError::DatabaseCorrupt {
+                path: source.to_path_buf(),
+                detail: e.to_string(),
+            }
+        }
+        _ => EngineError::sqlite(context, e),
+    }
 }
 
 /// Runs `PRAGMA integrity_check` on a database file that nobody else uses;

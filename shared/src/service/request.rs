@@ -37,6 +37,7 @@ pub async fn request_backup(
             let error = ErrorInfo {
                 code: "queue_unavailable".into(),
                 message: e.to_string(),
+                details: None,
             };
             let id = record.id.clone();
             blocking(catalog, move |c| c.mark_failure(&id, None, &error)).await?;

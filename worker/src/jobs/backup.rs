@@ -40,18 +40,9 @@ pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
                 format!("{id}: success")
             }
             RunOutcome::Failed(e) => {
-                tracing::error!(code = e.code(), error = %e, "Backup failed");
-                super::alert::raise(
-                    ctx,
-                    Alert::BackupFailed {
-                        backup_id: id.to_string(),
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
-                        at: chrono::Utc::now(),
-                    },
-                )
-                .await;
-                format!("{id}: failure ({})", e.code())
+                tracing::error!(code = %e.code, error = %e.message, "Backup failed");
+                super::alert::raise(ctx, Alert::backup_failed(&id, &e)).await;
+                format!("{id}: failure ({})", e.code)
             }
             RunOutcome::AlreadyFinished(status) => format!("{id}: already {status}"),
             RunOutcome::HandedOver(reason) => {

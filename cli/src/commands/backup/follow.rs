@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use nexus_shared::alert::Alert;
 use nexus_shared::catalog::{AuditSource, BackupRecord};
 use nexus_shared::domain::{BackupId, BackupStatus, Phase};
@@ -32,6 +31,7 @@ pub async fn follow(
         Phase::Compress,
         Phase::Finalize,
     ];
+    let snapshot = nexus_shared::engine::snapshot_path(&env.settings.backup_root, id);
     let mut printed = 0;
     let mut checked_workers_at = Instant::now();
     loop {
@@ -44,13 +44,22 @@ pub async fn follow(
                 .map_or(0, |i| i + 1),
         };
         while printed < reached {
-            let line = match ORDER[printed] {
-                Phase::Snapshot => "Creating backup...",
-                Phase::IntegrityCheck => "Running integrity check...",
-                Phase::Compress => "Compressing backup...",
-                _ => "Integrity check: OK",
+            // The events the worker's engine saw on reaching this phase,
+            // so the lines are the ones an in-process backup prints.
+            let events = match ORDER[printed] {
+                Phase::IntegrityCheck => vec![
+                    Event::SnapshotTaken {
+                        path: &snapshot,
+                        bytes: 0,
+                    },
+                    Event::PhaseStarted(Phase::IntegrityCheck),
+                ],
+                Phase::Finalize => vec![Event::IntegrityOk],
+                phase => vec![Event::PhaseStarted(phase)],
             };
-            progress.line(log, line);
+            for line in events.iter().flat_map(log_lines) {
+                progress.line(log, line);
+            }
             printed += 1;
         }
         progress.set(record.progress_percent, record.phase.as_str());
@@ -129,13 +138,7 @@ pub async fn run_here(
             }
             RunOutcome::Failed(e) => {
                 // Mailed by the next worker that runs; never fails this command further.
-                let alert = Alert::BackupFailed {
-                    backup_id: id.to_string(),
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                    at: Utc::now(),
-                };
-                if let Err(warning) = env.queue_alert(alert).await {
+                if let Err(warning) = env.queue_alert(Alert::backup_failed(id, &e)).await {
                     progress.line(log, warning);
                 }
                 return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);

@@ -91,6 +91,7 @@ fn a_restore_is_run_by_one_claimant_and_records_its_outcome() {
     let error = ErrorInfo {
         code: "restore_rolled_back".into(),
         message: "test".into(),
+        details: None,
     };
     assert!(
         catalog

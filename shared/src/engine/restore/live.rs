@@ -99,6 +99,7 @@ fn failed(code: &str, message: String) -> Stop {
     Stop::Failed(ErrorInfo {
         code: code.to_owned(),
         message,
+        details: None,
     })
 }
 

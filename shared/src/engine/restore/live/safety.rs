@@ -149,7 +149,7 @@ impl RestoreRunner<'_> {
                 );
                 return Ok(self.catalog.get_backup(&id)?);
             }
-            RunOutcome::Failed(e) => format!("{}: {e}", e.code()),
+            RunOutcome::Failed(e) => format!("{}: {}", e.code, e.message),
             other => format!("{other:?}"),
         };
         let message =
