@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nexus_e2e::smtp::SmtpSink;
 use nexus_e2e::tmpfs::Tmpfs;
 use nexus_e2e::{TestApp, binary};
 use nexus_shared::catalog::{BackupFilter, BackupRecord};
@@ -116,7 +117,8 @@ fn a_disk_that_fills_during_a_cli_backup_fails_it_as_insufficient_disk_space_at_
 }
 
 #[test]
-fn a_disk_that_fills_while_a_worker_compresses_gives_the_guides_body_in_the_backup() {
+fn a_disk_that_fills_while_a_worker_compresses_gives_the_guides_body_and_a_mail() {
+    let sink = SmtpSink::start(None);
     let disk = Tmpfs::new("300m");
     let root = disk.path().join("backups");
     let go = disk.path().with_extension("go");
@@ -125,6 +127,10 @@ fn a_disk_that_fills_while_a_worker_compresses_gives_the_guides_body_in_the_back
         .env("NEXUS_BACKUP_ROOT", root.to_str().unwrap())
         .env(pause::POINT_ENV, "compress")
         .env(pause::FILE_ENV, go.to_str().unwrap())
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", &sink.port.to_string())
+        .env("SMTP_TLS", "none")
+        .env("NEXUS_ALERT_TO", "ops@example.test")
         .spawn();
     let database_bytes = std::fs::metadata(&app.db_path).unwrap().len();
     let token = app.admin_token();
@@ -154,6 +160,16 @@ fn a_disk_that_fills_while_a_worker_compresses_gives_the_guides_body_in_the_back
         "{done}"
     );
     assert_out_of_space(&newest_backup(&app), database_bytes);
+    let mails = sink.wait_for_matching(Duration::from_secs(30), |m| {
+        m["subject"].as_str().unwrap().contains(id)
+    });
+    let body = mails[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("insufficient_disk_space")
+            && body.contains(details["required_human"].as_str().unwrap())
+            && body.contains(details["available_human"].as_str().unwrap()),
+        "{body}"
+    );
     let left: Vec<_> = files_under(&root)
         .into_iter()
         .filter(|p| !p.ends_with("filler"))
