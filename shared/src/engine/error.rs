@@ -136,7 +136,8 @@ impl EngineError {
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
                 EngineError::InsufficientDiskSpace {
                     required: 0,
-                    available: 0,
+                    available: crate::fsutil::available_bytes(path.parent().unwrap_or(&path))
+                        .unwrap_or(0),
                 }
             }
             _ => EngineError::Io {
