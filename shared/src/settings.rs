@@ -68,6 +68,8 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     pub jwt_secret: Option<Secret>,
     pub jwt_ttl_minutes: u64,
+    /// A token that may read `GET /metrics` without a user account.
+    pub metrics_token: Option<Secret>,
     pub timezone: Timezone,
     /// Generate a demo ITSM database at `db_path` when none exists.
     pub demo_db: bool,
@@ -184,6 +186,7 @@ impl Default for Settings {
             admin_password: None,
             jwt_secret: None,
             jwt_ttl_minutes: 60,
+            metrics_token: None,
             timezone: Timezone(chrono_tz::Asia::Tokyo),
             demo_db: false,
             demo_db_size_mb: 20,
@@ -257,6 +260,7 @@ const ENV_NAMES: &[&str] = &[
     "NEXUS_ADMIN_PASSWORD",
     "NEXUS_JWT_SECRET",
     "NEXUS_JWT_TTL_MINUTES",
+    "NEXUS_METRICS_TOKEN",
     "NEXUS_TZ",
     "NEXUS_DEMO_DB",
     "NEXUS_DEMO_DB_SIZE_MB",
@@ -357,6 +361,7 @@ impl Settings {
             "NEXUS_ADMIN_PASSWORD" => self.admin_password = Some(Secret::new(value)),
             "NEXUS_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
             "NEXUS_JWT_TTL_MINUTES" => self.jwt_ttl_minutes = parse(name, value)?,
+            "NEXUS_METRICS_TOKEN" => self.metrics_token = Some(Secret::new(value)),
             "NEXUS_TZ" => self.timezone = Timezone(parse(name, value)?),
             "NEXUS_DEMO_DB" => self.demo_db = matches!(value, "1" | "true" | "yes"),
             "NEXUS_DEMO_DB_SIZE_MB" => self.demo_db_size_mb = parse(name, value)?,
@@ -466,6 +471,7 @@ admin_user = "admin"               # [NEXUS_ADMIN_USER] first admin, created whe
 # admin_password = "..."           # [NEXUS_ADMIN_PASSWORD] without it one is generated and printed once
 # jwt_secret = "..."               # [NEXUS_JWT_SECRET] without it one is generated into data_dir (0600)
 jwt_ttl_minutes = 60               # [NEXUS_JWT_TTL_MINUTES]
+# metrics_token = "..."            # [NEXUS_METRICS_TOKEN] lets Prometheus read GET /metrics without a user (16+ characters)
 timezone = "Asia/Tokyo"            # [NEXUS_TZ] file names, ids and schedules use this zone
 demo_db = false                    # [NEXUS_DEMO_DB=1] generate a demo itsm_nexus.db when missing
 demo_db_size_mb = 20               # [NEXUS_DEMO_DB_SIZE_MB]
