@@ -1,5 +1,5 @@
 #![forbid(unsafe_code)]
-//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`.
+//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`, `/metrics`.
 //!
 //! [`serve`] runs on a listener the caller bound, so tests start the real
 //! server on `127.0.0.1:0` without going through `main`.
@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod throttle;
@@ -33,6 +34,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let (catalog, queue) = nexus_shared::stores::open(&settings).await?;
     let jwt = JwtKeys::load(&settings).context("cannot load the JWT secret")?;
+    auth::check_metrics_token(&settings)?;
     Ok(AppState {
         settings: Arc::new(settings),
         catalog,
