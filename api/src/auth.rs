@@ -230,7 +230,20 @@ fn same_secret(given: &str, expected: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::same_secret;
+    use nexus_shared::settings::{Secret, Settings};
+
+    use super::{check_metrics_token, same_secret};
+
+    #[test]
+    fn a_metrics_token_shorter_than_16_characters_is_refused() {
+        let mut settings = Settings::default();
+        assert!(check_metrics_token(&settings).is_ok(), "none is fine");
+        settings.metrics_token = Some(Secret::new("fifteen-chars-x"));
+        let err = check_metrics_token(&settings).unwrap_err();
+        assert!(err.to_string().contains("NEXUS_METRICS_TOKEN"), "{err}");
+        settings.metrics_token = Some(Secret::new("sixteen-chars-xx"));
+        assert!(check_metrics_token(&settings).is_ok());
+    }
 
     #[test]
     fn only_the_exact_metrics_token_matches() {
