@@ -1,5 +1,5 @@
 # Nexus Backup — the commands the README promises.
-.PHONY: run test lint fmt bench bench-offsite build clean
+.PHONY: run test lint fmt bench bench-offsite build clean install
 
 CARGO ?= cargo
 
@@ -39,3 +39,35 @@ build:
 
 clean:
 	$(CARGO) clean
+
+## make install: the release binaries, the systemd units (ExecStart names
+## the installed binaries), the sysusers/tmpfiles entries, scripts/backup.sh,
+## the deploy/ files and a commented config under /etc/nexus-backup that is
+## never overwritten. PREFIX (default /usr/local) and DESTDIR as usual;
+## BINDIR_SRC=<folder> installs binaries built elsewhere and skips the build.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DATADIR ?= $(PREFIX)/share/nexus-backup
+DOCDIR ?= $(PREFIX)/share/doc/nexus-backup
+CONFDIR ?= /etc/nexus-backup
+CARGO_TARGET_DIR ?= target
+BINDIR_SRC ?=
+INSTALL_BINS := nexus-api nexus-worker nexus-backup
+# The installed services' backup root and ITSM database, written into the
+# units, the config and the tmpfiles entry (the data folder is
+# /var/lib/nexus-backup, the units' StateDirectory).
+BACKUP_ROOT ?= /backups
+DB_PATH ?= /var/lib/itsm-nexus/itsm_nexus.db
+
+install:
+ifeq ($(BINDIR_SRC),)
+	$(CARGO) build --release --bins
+endif
+	DESTDIR="$(DESTDIR)" BINDIR="$(BINDIR)" UNITDIR="$(UNITDIR)" \
+	SYSUSERSDIR="$(SYSUSERSDIR)" TMPFILESDIR="$(TMPFILESDIR)" DATADIR="$(DATADIR)" \
+	DOCDIR="$(DOCDIR)" CONFDIR="$(CONFDIR)" BINDIR_SRC="$(or $(BINDIR_SRC),$(CARGO_TARGET_DIR)/release)" \
+	BACKUP_ROOT="$(BACKUP_ROOT)" DB_PATH="$(DB_PATH)" scripts/install.sh

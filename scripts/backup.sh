@@ -5,7 +5,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${NEXUS_BIN:-}
 if [ -z "$bin" ]; then
-  for candidate in "$here/../target/release/nexus-backup" "$here/../target/debug/nexus-backup" "$(command -v nexus-backup || true)"; do
+  # In the source tree, or installed by `make install` as <prefix>/share/nexus-backup/backup.sh.
+  for candidate in "$here/../target/release/nexus-backup" "$here/../target/debug/nexus-backup" "$here/../../bin/nexus-backup" "$(command -v nexus-backup || true)"; do
     [ -x "$candidate" ] && { bin=$candidate; break; }
   done
 fi

@@ -135,6 +135,20 @@ impl AuthUser {
     }
 }
 
+/// The bearer token of a request: 401 without one.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::AuthenticationRequired)?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::InvalidToken)
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
@@ -142,19 +156,8 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::AuthenticationRequired)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::InvalidToken)?;
-        let (user_id, version) = state
-            .jwt
-            .verify(token.trim())
-            .ok_or(ApiError::InvalidToken)?;
+        let token = bearer(parts)?;
+        let (user_id, version) = state.jwt.verify(token).ok_or(ApiError::InvalidToken)?;
         // The role is read afresh, so a changed role or a removed user
         // takes effect at once.
         let user = state
@@ -172,5 +175,31 @@ impl FromRequestParts<AppState> for AuthUser {
             username: user.username,
             role: user.role,
         })
+    }
+}
+
+/// Who may read `GET /metrics`: any signed-in user, or a scraper holding
+/// the `metrics_token` (so a Prometheus server needs no user account).
+#[derive(Debug, Clone)]
+pub enum MetricsReader {
+    User(AuthUser),
+    Scraper,
+}
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(expected) = &state.settings.metrics_token
+            && bearer(parts).is_ok_and(|given| expected.matches(given))
+        {
+            return Ok(MetricsReader::Scraper);
+        }
+        AuthUser::from_request_parts(parts, state)
+            .await
+            .map(MetricsReader::User)
     }
 }

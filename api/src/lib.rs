@@ -1,5 +1,5 @@
 #![forbid(unsafe_code)]
-//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`.
+//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`, `/metrics`.
 //!
 //! [`serve`] runs on a listener the caller bound, so tests start the real
 //! server on `127.0.0.1:0` without going through `main`.
@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod throttle;

@@ -115,6 +115,14 @@ impl JobState {
     }
 }
 
+/// How many jobs of one kind are in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCount {
+    pub kind: String,
+    pub state: String,
+    pub jobs: u64,
+}
+
 #[derive(Clone)]
 pub struct Queue {
     pool: SqlitePool,
@@ -205,6 +213,44 @@ impl Queue {
             .await?
             .unwrap_or_else(|| id.to_string())),
         }
+    }
+
+    /// How long a worker may be silent before it counts as gone: the
+    /// heartbeats it may miss, and a second's grace.
+    pub fn worker_silence(&self) -> Duration {
+        let q = &self.settings;
+        Duration::from_secs(q.heartbeat_secs * u64::from(q.missed_heartbeats) + 1)
+    }
+
+    /// Workers of this queue alive now (heard from within [`Self::worker_silence`]).
+    pub async fn workers_alive(&self) -> Result<u64, QueueError> {
+        self.live_workers(self.worker_silence()).await
+    }
+
+    /// Jobs of this queue per kind and state, for `GET /metrics`. A failed
+    /// job with attempts left is `retrying`; other states are apalis'
+    /// status in lower case (`pending`, `queued`, `running`, `done`,
+    /// `failed`, `killed`).
+    pub async fn job_counts(&self) -> Result<Vec<JobCount>, QueueError> {
+        // apalis keeps each job as its JSON encoding in a BLOB.
+        let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT json_extract(CAST(job AS TEXT), '$.kind'),
+                    CASE WHEN status = 'Failed' AND attempts < max_attempts THEN 'retrying'
+                         ELSE lower(status) END,
+                    COUNT(*)
+             FROM Jobs WHERE job_type = ?1 GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind(QUEUE_NAME)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, state, jobs)| JobCount {
+                kind: kind.unwrap_or_else(|| "unknown".into()),
+                state,
+                jobs: jobs.max(0) as u64,
+            })
+            .collect())
     }
 
     /// Workers of this queue that proved alive within `within`.

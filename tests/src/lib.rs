@@ -8,6 +8,7 @@
 
 pub mod browser;
 
+pub mod prom;
 pub mod s3;
 pub mod smtp;
 pub mod tmpfs;

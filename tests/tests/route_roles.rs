@@ -22,6 +22,7 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
     let post = Method::POST;
     let get = Method::GET;
     vec![
+        (get.clone(), "/metrics".into(), None, Viewer),
         (get.clone(), "/api/v1/backups".into(), None, Viewer),
         (
             get.clone(),

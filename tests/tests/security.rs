@@ -84,6 +84,7 @@ fn the_audit_trail_is_readable_by_admins_only_with_filters_and_its_chain_holds()
 #[test]
 fn a_full_run_logs_no_password_token_or_smtp_secret() {
     let smtp_password = "smtp-secret-do-not-log-7731";
+    let metrics_token = "metrics-token-do-not-log-5512";
     let app = TestApp::builder()
         .env("SMTP_HOST", "127.0.0.1")
         .env("SMTP_PORT", "9")
@@ -91,6 +92,7 @@ fn a_full_run_logs_no_password_token_or_smtp_secret() {
         .env("SMTP_USER", "mailer")
         .env("SMTP_PASSWORD", smtp_password)
         .env("NEXUS_ALERT_TO", "ops@example.test")
+        .env("NEXUS_METRICS_TOKEN", metrics_token)
         .env("RUST_LOG", "debug")
         .spawn();
     let token = app.admin_token();
@@ -108,6 +110,13 @@ fn a_full_run_logs_no_password_token_or_smtp_secret() {
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let r = app
+        .client()
+        .get(app.url("/metrics"))
+        .bearer_auth(metrics_token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     let logs = app.logs();
     assert!(logs.len() > 1000, "the logs were captured");
@@ -115,6 +124,7 @@ fn a_full_run_logs_no_password_token_or_smtp_secret() {
         app.admin_password.as_str(),
         token.as_str(),
         smtp_password,
+        metrics_token,
         "a-wrong-password-to-log",
         nexus_e2e::JWT_SECRET,
     ] {

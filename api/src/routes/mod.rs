@@ -6,6 +6,7 @@ mod backups;
 mod deletion;
 mod health;
 mod maintenance;
+mod metrics;
 mod notifications;
 mod offsite;
 mod restores;
@@ -23,6 +24,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(web::router())
         .nest(
             "/api/v1",

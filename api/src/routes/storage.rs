@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use nexus_shared::fsutil::{self, human_size};
+use nexus_shared::fsutil::{self, DiskUsage, human_size};
 use nexus_shared::queue::Job;
 use serde_json::{Value, json};
 
@@ -42,9 +42,10 @@ async fn check_now(
     ))
 }
 
-async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
+/// The backup filesystem's usage now (the backup root is made if missing).
+pub(super) async fn backup_filesystem_usage(state: &AppState) -> Result<DiskUsage, ApiError> {
     let root = state.settings.backup_root.clone();
-    let usage = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         fsutil::create_private_dir(&root)?;
         fsutil::disk_usage(&root)
     })
@@ -52,7 +53,11 @@ async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<
     .map_err(|e| ApiError::Internal(e.into()))?
     .map_err(|e| {
         ApiError::Internal(anyhow::Error::new(e).context("cannot read the backup filesystem"))
-    })?;
+    })
+}
+
+async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
+    let usage = backup_filesystem_usage(&state).await?;
     let (by_type, disk) = state
         .catalog(|c| Ok((c.usage_by_type()?, c.disk_state()?)))
         .await?;

@@ -12,7 +12,7 @@ use nexus_shared::engine::preflight;
 use nexus_shared::fsutil::human_size;
 use nexus_shared::queue::Job;
 
-use super::{Env, cli_audit, worker_silence};
+use super::{Env, cli_audit};
 use crate::exit::{self, CliError};
 use crate::log::Log;
 use crate::progress::Progress;
@@ -91,7 +91,7 @@ pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
     let progress = Progress::new(!args.json && !args.no_wait);
     let alive = env
         .queue
-        .live_workers(worker_silence(env))
+        .workers_alive()
         .await
         .map_err(anyhow::Error::from)?;
     let record = if !args.in_process && alive > 0 {

@@ -13,8 +13,6 @@ mod show;
 mod status;
 mod verify;
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Catalog, CreatedBy};
@@ -124,17 +122,11 @@ impl Env {
     pub async fn worker_alive(&self) -> Result<bool, CliError> {
         let alive = self
             .queue
-            .live_workers(worker_silence(self))
+            .workers_alive()
             .await
             .context("cannot read the workers' heartbeats")?;
         Ok(alive > 0)
     }
-}
-
-/// How long a worker may be silent before it counts as gone.
-pub fn worker_silence(env: &Env) -> Duration {
-    let q = &env.settings.queue;
-    Duration::from_secs(q.heartbeat_secs * u64::from(q.missed_heartbeats) + 1)
 }
 
 /// An audit entry for something the operator did from the command line:

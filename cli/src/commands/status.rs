@@ -12,7 +12,7 @@ use nexus_shared::fsutil::{disk_usage, human_size};
 use nexus_shared::schedule::Schedule;
 use serde_json::{Map, Value, json};
 
-use super::{Env, worker_silence};
+use super::Env;
 use crate::exit::CliError;
 use crate::json::local_time;
 
@@ -29,7 +29,7 @@ pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
     let storage = disk_usage(&s.backup_root);
     let workers = env
         .queue
-        .live_workers(worker_silence(env))
+        .workers_alive()
         .await
         .map_err(anyhow::Error::from)?;
     let pending = env

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Catalog, CatalogError, Result, time};
 use crate::alert::disk::{DiskState, Level};
@@ -17,23 +17,7 @@ pub struct TypeUsage {
 
 impl Catalog {
     pub fn disk_state(&self) -> Result<DiskState> {
-        let conn = self.connect()?;
-        let row: Option<(String, bool, Option<String>)> = conn
-            .query_row(
-                "SELECT level, automatic_paused, last_notified_at FROM disk_state WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((level, automatic_paused, notified)) = row else {
-            return Ok(DiskState::default());
-        };
-        Ok(DiskState {
-            level: Level::parse(&level)
-                .ok_or_else(|| CatalogError::Corrupt(format!("disk level {level:?}")))?,
-            automatic_paused,
-            last_notified_at: notified.as_deref().map(time::parse_utc).transpose()?,
-        })
+        read_disk_state(&self.connect()?)
     }
 
     pub fn save_disk_state(&self, state: &DiskState, used_percent: f64) -> Result<()> {
@@ -93,4 +77,24 @@ impl Catalog {
         }
         Ok(usage)
     }
+}
+
+/// The last disk check's state; the default (OK) before the first check.
+pub(super) fn read_disk_state(conn: &Connection) -> Result<DiskState> {
+    let row: Option<(String, bool, Option<String>)> = conn
+        .query_row(
+            "SELECT level, automatic_paused, last_notified_at FROM disk_state WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((level, automatic_paused, notified)) = row else {
+        return Ok(DiskState::default());
+    };
+    Ok(DiskState {
+        level: Level::parse(&level)
+            .ok_or_else(|| CatalogError::Corrupt(format!("disk level {level:?}")))?,
+        automatic_paused,
+        last_notified_at: notified.as_deref().map(time::parse_utc).transpose()?,
+    })
 }

@@ -9,6 +9,7 @@ mod backups;
 mod checks;
 mod deletion;
 mod disk;
+mod figures;
 mod maintenance;
 mod migrate;
 mod offsite;
@@ -29,6 +30,7 @@ pub use backups::{
 pub use checks::{Begun, Claim, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
 pub use disk::TypeUsage;
+pub use figures::{DURATION_BUCKETS, Durations, Figures, NewestSuccess, VerificationCounts};
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
 pub use offsite::{CheckResult as OffsiteCheckResult, OffsiteCopy, OffsiteState, StoredObject};
 pub use restores::{

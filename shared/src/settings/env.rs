@@ -64,7 +64,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("NEXUS_ADMIN_PASSWORD", "admin_password", Secret, "correct horse battery", "first admin's password (≥ 12 characters); none: generated and printed once"),
     var("NEXUS_JWT_SECRET", "jwt_secret", Secret, "0123456789abcdef0123456789abcdef", "JWT secret (≥ 32 bytes); none: generated into `<data_dir>/jwt_secret`, mode 0600"),
     var("NEXUS_JWT_TTL_MINUTES", "jwt_ttl_minutes", Integer, "30", "token lifetime, minutes"),
-    var("NEXUS_METRICS_TOKEN", "metrics_token", Secret, "scrape-token-0123456789", "a token that may read `/metrics` only (for Prometheus)"),
+    var("NEXUS_METRICS_TOKEN", "metrics_token", Secret, "scrape-token-0123456789", "a token that may read `/metrics` only, ≥ 16 characters (for Prometheus); none: only signed-in users"),
     var("NEXUS_TZ", "timezone", Text, "UTC", "timezone of ids, file names and schedules"),
     var("NEXUS_LOG_FORMAT", "log_format", Text, "json", "`text`, or `json`: one JSON object per line (journald, Loki)"),
     var("NEXUS_DEMO_DB", "demo_db", Bool, "TRUE", "generate a demo database when missing (`make run` sets it)"),

@@ -314,6 +314,13 @@ impl Settings {
             "must be at least 1",
         )?;
         rule(
+            self.metrics_token
+                .as_ref()
+                .is_none_or(|t| t.expose().chars().count() >= 16),
+            "metrics_token",
+            "must be at least 16 characters, too long to guess",
+        )?;
+        rule(
             self.demo_db_size_mb >= 1,
             "demo_db_size_mb",
             "must be at least 1",
@@ -599,6 +606,11 @@ mod tests {
             ("NEXUS_LISTEN", "6443", "host:port"),
             ("SMTP_TLS", "ssl", "starttls"),
             ("SMTP_PORT", "70000", "u16"),
+            (
+                "NEXUS_METRICS_TOKEN",
+                "fifteen-chars-x",
+                "at least 16 characters",
+            ),
         ] {
             let err = load(&[(name, value)]).unwrap_err().to_string();
             assert!(
@@ -648,7 +660,7 @@ mod tests {
         let s = load(&[
             ("NEXUS_ADMIN_PASSWORD", "hunter2"),
             ("SMTP_PASSWORD", "smtp-pw"),
-            ("NEXUS_METRICS_TOKEN", "scrape-me"),
+            ("NEXUS_METRICS_TOKEN", "scrape-me-0123456789"),
         ])
         .unwrap();
         let printed = format!("{s:?} {}", toml::to_string(&s).unwrap());

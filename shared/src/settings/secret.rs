@@ -21,15 +21,15 @@ impl Secret {
         &self.0
     }
 
-    /// Compares with `given` in time that does not depend on where they
-    /// differ, for tokens a client sends.
+    /// Compares with a token a client sent, in constant time: the digests
+    /// have one length whatever the inputs, so neither the content nor the
+    /// length of the secret leaks.
     pub fn matches(&self, given: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), given.as_bytes());
-        let differences = a
-            .iter()
-            .zip(b)
-            .fold(a.len() ^ b.len(), |acc, (x, y)| acc | usize::from(x ^ y));
-        differences == 0
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        Sha256::digest(given.as_bytes())
+            .ct_eq(&Sha256::digest(self.0.as_bytes()))
+            .into()
     }
 }
 
@@ -81,6 +81,7 @@ mod tests {
         assert!(!s.matches("token-124"));
         assert!(!s.matches("token-12"));
         assert!(!s.matches(""));
+        assert!(!s.matches("token-1234"));
     }
 
     #[test]

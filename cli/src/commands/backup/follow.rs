@@ -10,7 +10,7 @@ use nexus_shared::domain::{BackupId, BackupStatus, Phase};
 use nexus_shared::engine::{EngineError, Event, Observer};
 use nexus_shared::runner::{RunOutcome, Runner, log_lines};
 
-use super::super::{Env, worker_silence};
+use super::super::Env;
 use crate::exit::CliError;
 use crate::log::Log;
 use crate::progress::Progress;
@@ -70,7 +70,7 @@ pub async fn follow(
             checked_workers_at = Instant::now();
             let alive = env
                 .queue
-                .live_workers(worker_silence(env))
+                .workers_alive()
                 .await
                 .map_err(anyhow::Error::from)?;
             if alive == 0 {

@@ -1,0 +1,53 @@
+//! `GET /metrics`: the Prometheus scrape (SPEC §11). Every figure is read
+//! at scrape time from the catalog, the queue and the backup filesystem;
+//! see [`crate::metrics`] for what is served. Any signed-in user may read
+//! it, and so may a scraper with the `metrics_token`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::storage::backup_filesystem_usage;
+use crate::auth::MetricsReader;
+use crate::error::ApiError;
+use crate::metrics::{CONTENT_TYPE, Scrape, render};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    _reader: MetricsReader,
+) -> Result<impl IntoResponse, ApiError> {
+    let figures = state.catalog(|c| c.figures()).await?;
+    let jobs = state
+        .queue
+        .job_counts()
+        .await
+        .map_err(|_| ApiError::QueueUnavailable)?;
+    let workers_alive = state
+        .queue
+        .workers_alive()
+        .await
+        .map_err(|_| ApiError::QueueUnavailable)?;
+    // A filesystem that cannot be read leaves its figure out (an alert on
+    // its absence tells), rather than failing the whole scrape.
+    let storage_used_ratio = match backup_filesystem_usage(&state).await {
+        Ok(usage) => Some(usage.used_percent / 100.0),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot read the backup filesystem");
+            None
+        }
+    };
+    let text = render(Scrape {
+        figures,
+        jobs,
+        workers_alive,
+        storage_used_ratio,
+    });
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
+}
