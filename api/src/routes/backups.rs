@@ -3,11 +3,10 @@
 
 use std::net::SocketAddr;
 
+use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json as JsonResponse, Router};
 use chrono::Utc;
 use nexus_shared::catalog::{
     AuditEntry, AuditResult, AuditSource, BackupFilter, CreatedBy, NewBackup,
@@ -15,31 +14,77 @@ use nexus_shared::catalog::{
 use nexus_shared::domain::{BackupStatus, BackupType};
 use nexus_shared::engine::preflight;
 use nexus_shared::service::request::{RequestError, request_backup};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::deletion::delete_backup;
+use super::deletion;
+use super::params::BackupIdParam;
 use super::verifications::{not_found, parse_id};
 use super::views::{BackupView, local_time};
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/backups", get(list).post(create))
-        .route("/backups/{id}", get(detail).delete(delete_backup))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(detail, deletion::delete_backup))
 }
 
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBackup {
+    /// `manual` when absent; `before_restore` is made by restores only.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<RequestableType>)]
     backup_type: Option<String>,
+    /// At most 500 characters, no control characters; trimmed, and an
+    /// empty one is none.
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "before the monthly update"
+    )]
     description: Option<String>,
+}
+
+/// The backup types a client may ask for.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a description for the document
+enum RequestableType {
+    Daily,
+    Weekly,
+    Monthly,
+    Manual,
+}
+
+/// A backup accepted for the worker (SPEC §4.3).
+#[derive(Serialize, ToSchema)]
+struct BackupAccepted {
+    backup_id: String,
+    backup_type: BackupType,
+    /// Always `in_progress`.
+    status: BackupStatus,
+    started_at: String,
+    created_by: CreatedBy,
+    /// Only while the backup storage is critically full (guide §7.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<StorageWarning>,
+}
+
+/// Automatic backups are paused; a requested one still runs.
+#[derive(Serialize, ToSchema)]
+struct StorageWarning {
+    /// `storage_critical`.
+    code: &'static str,
+    message: &'static str,
+    message_en: &'static str,
 }
 
 impl CreateBackup {
@@ -73,6 +118,28 @@ impl CreateBackup {
     }
 }
 
+/// Start a backup now
+///
+/// Answers 202 at once; the worker makes the backup. Follow it with
+/// `GET /api/v1/backups/{id}` (the `Location` header). The disk space and
+/// the database are checked first, so a backup that cannot run is refused
+/// here.
+#[utoipa::path(
+    post,
+    path = "/backups",
+    operation_id = "create_backup",
+    tag = "backups",
+    request_body = CreateBackup,
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("operator"))),
+    responses(
+        (status = 202, description = "Accepted: the backup is queued", body = BackupAccepted,
+            headers(("Location" = String, description = "`/api/v1/backups/{backup_id}`"))),
+        (status = 400, description = "`invalid_backup_type` or `invalid_description`", body = ErrorBody),
+        (status = 503, description = "`database_not_found`: the database to back up is missing; `queue_unavailable`", body = ErrorBody),
+        (status = 507, description = "`insufficient_disk_space`: `details` has `required_bytes` and `available_bytes`", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -141,22 +208,24 @@ async fn create(
     state.catalog(move |c| c.append_audit(&entry)).await?;
     tracing::info!(backup_id = %id, user = %user.username, "backup accepted");
 
-    let mut body = json!({
-        "backup_id": id.to_string(),
-        "backup_type": backup_type,
-        "status": BackupStatus::InProgress,
-        "started_at": local_time(record.started_at, state.settings.tz()),
-        "created_by": record.created_by,
-    });
     // At the CRITICAL disk level automatic backups are paused; a requested
     // one still runs, with a warning (guide §7.3).
-    if state.catalog(|c| c.automatic_backups_paused()).await? {
-        body["warning"] = json!({
-            "code": "storage_critical",
-            "message": "バックアップ領域の空き容量が危険な水準です。自動バックアップは停止中です。",
-            "message_en": "The backup storage is critically full; automatic backups are paused.",
+    let warning = state
+        .catalog(|c| c.automatic_backups_paused())
+        .await?
+        .then_some(StorageWarning {
+            code: "storage_critical",
+            message: "バックアップ領域の空き容量が危険な水準です。自動バックアップは停止中です。",
+            message_en: "The backup storage is critically full; automatic backups are paused.",
         });
-    }
+    let body = BackupAccepted {
+        backup_id: id.to_string(),
+        backup_type,
+        status: BackupStatus::InProgress,
+        started_at: local_time(record.started_at, state.settings.tz()),
+        created_by: record.created_by,
+        warning,
+    };
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/backups/{id}"))],
@@ -164,14 +233,37 @@ async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+/// The list's filters and page. Taken as text and parsed here, so that a
+/// bad value gets `invalid_parameter` naming it.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only backups of this type; empty: all.
     #[serde(rename = "type")]
+    #[param(value_type = Option<BackupType>)]
     backup_type: Option<String>,
+    /// Only backups with this status; empty: all.
+    #[param(value_type = Option<BackupStatus>)]
     status: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// Backups to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     offset: Option<String>,
+}
+
+/// A page of backups, newest first (SPEC §8).
+#[derive(Serialize, ToSchema)]
+struct BackupList {
+    backups: Vec<BackupView>,
+    /// Backups matching the filters, on all pages.
+    total: u64,
+    limit: u32,
+    // up to u32::MAX: wider than int32, the format of a u32 in the document
+    #[schema(value_type = u64)]
+    offset: u32,
 }
 
 impl ListQuery {
@@ -212,11 +304,25 @@ impl ListQuery {
     }
 }
 
+/// List backups, newest first
+#[utoipa::path(
+    get,
+    path = "/backups",
+    operation_id = "list_backups",
+    tag = "backups",
+    params(ListQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "A page of backups", body = BackupList),
+        (status = 400, description = "`invalid_parameter`: `details.parameter` names the bad filter; `invalid_request`: an unknown parameter", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
     Query(query): Query<ListQuery>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<BackupList>, ApiError> {
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
     // Each view looks at its file on disk: done on the catalog's blocking thread.
@@ -233,14 +339,31 @@ async fn list(
         .await?;
     super::verifications::attach_last(&state, &mut backups).await?;
     super::offsite::attach_copies(&state, &mut backups).await?;
-    Ok(JsonResponse(json!({
-        "backups": backups,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(JsonResponse(BackupList {
+        backups,
+        total,
+        limit,
+        offset,
+    }))
 }
 
+/// One backup: status, phase, progress, sizes, checksum, last verification
+///
+/// Clients poll this while a backup runs.
+#[utoipa::path(
+    get,
+    path = "/backups/{id}",
+    operation_id = "get_backup",
+    tag = "backups",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "The backup", body = BackupView),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     _user: AuthUser,

@@ -1,13 +1,20 @@
 //! The HTTP surface: one module per resource, merged here.
+//!
+//! [`documented`] holds every route that the API document describes
+//! (`/healthz` and everything under `/api/v1`): each module registers its
+//! handlers with utoipa-axum's `routes!`, so a route and its entry in the
+//! document come from one registration. The web UI's files are not in it.
 
 mod audit;
 mod auth;
 mod backups;
 mod deletion;
+mod document;
 mod health;
 mod maintenance;
 mod notifications;
 mod offsite;
+mod params;
 mod restores;
 mod schedules;
 mod storage;
@@ -16,20 +23,22 @@ mod views;
 mod web;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The routes of the API document, with the document's paths.
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(health::router())
-        .merge(web::router())
         .nest(
             "/api/v1",
-            Router::new()
+            OpenApiRouter::new()
                 .merge(audit::router())
                 .merge(auth::router())
                 .merge(backups::router())
+                .merge(document::router())
                 .merge(maintenance::router())
                 .merge(notifications::router())
                 .merge(offsite::router())
@@ -38,6 +47,11 @@ pub fn router() -> Router<AppState> {
                 .merge(storage::router())
                 .merge(verifications::router()),
         )
+}
+
+pub fn router() -> Router<AppState> {
+    let (api, _) = documented().split_for_parts();
+    api.merge(web::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

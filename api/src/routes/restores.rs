@@ -6,50 +6,68 @@
 
 use std::net::SocketAddr;
 
+use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json as JsonResponse, Router};
 use chrono_tz::Tz;
 use nexus_shared::catalog::{
     AuditEntry, AuditResult, AuditSource, CatalogError, CreatedBy, ErrorInfo, NewRestore,
-    RestoreId, RestoreRecord,
+    RestoreId, RestorePhase, RestoreRecord,
 };
 use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::engine::preflight;
 use nexus_shared::queue::Job;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::params::{BackupIdParam, RestoreIdParam};
 use super::views::local_time;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/backups/{id}/restore", post(create))
-        .route("/restores", get(list))
-        .route("/restores/{restore_id}", get(detail))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(list))
+        .routes(routes!(detail))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreRequest {
-    /// The backup id again, to show the restore is meant.
+    /// The backup id again, to show the restore is meant; anything else is
+    /// 400 `confirmation_mismatch`.
+    #[schema(example = "BKP-20260131-143025-manual")]
     confirm: Option<String>,
 }
 
+/// A restore accepted for the worker (SPEC §8).
+#[derive(Serialize, ToSchema)]
+struct RestoreAccepted {
+    restore_id: String,
+    backup_id: String,
+    /// Always `in_progress`.
+    status: BackupStatus,
+}
+
 /// A restore as clients see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Restore)]
 struct RestoreView {
     restore_id: String,
     backup_id: String,
+    #[schema(value_type = BackupStatus)]
     status: &'static str,
+    #[schema(value_type = RestorePhase)]
     phase: &'static str,
+    /// The backup of the live database taken before it was overwritten.
     safety_backup_id: Option<String>,
+    /// The database restored into.
     target: String,
     requested_by: CreatedBy,
     started_at: String,
@@ -74,11 +92,31 @@ impl RestoreView {
     }
 }
 
-/// `POST /api/v1/backups/{id}/restore` with `{"confirm": "<id>"}` → 202
-/// `{"restore_id", "backup_id", "status": "in_progress"}`. 400
-/// `invalid_backup_id` / `confirmation_mismatch`, 403 unless admin, 404
-/// `backup_not_found`, 409 `backup_not_restorable` unless it succeeded;
-/// the backup pre-flight's 503 / 507 for the safety backup.
+/// Restore the live database from a backup
+///
+/// The body repeats the backup id as confirmation. Answers 202; the worker
+/// verifies the backup, takes a safety backup of the live database,
+/// restores, checks, and rolls back on failure. Follow it with
+/// `GET /api/v1/restores/{restore_id}` (the `Location` header).
+#[utoipa::path(
+    post,
+    path = "/backups/{id}/restore",
+    operation_id = "restore_backup",
+    tag = "restores",
+    params(BackupIdParam),
+    request_body = RestoreRequest,
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 202, description = "Accepted: the restore is queued", body = RestoreAccepted,
+            headers(("Location" = String, description = "`/api/v1/restores/{restore_id}`"))),
+        (status = 400, description = "`invalid_backup_id`; `confirmation_mismatch`: `confirm` is not the backup id", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+        (status = 409, description = "`backup_not_restorable`: the backup did not succeed", body = ErrorBody),
+        (status = 503, description = "`database_not_found` (no live database for the safety backup); `queue_unavailable`", body = ErrorBody),
+        (status = 507, description = "`insufficient_disk_space` for the safety backup", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -174,11 +212,11 @@ async fn create(
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/restores/{restore_id}"))],
-        JsonResponse(json!({
-            "restore_id": restore_id.to_string(),
-            "backup_id": id.to_string(),
-            "status": BackupStatus::InProgress,
-        })),
+        JsonResponse(RestoreAccepted {
+            restore_id: restore_id.to_string(),
+            backup_id: id.to_string(),
+            status: BackupStatus::InProgress,
+        }),
     ))
 }
 
@@ -210,7 +248,21 @@ async fn enqueue(state: &AppState, id: &RestoreId) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/restores/{restore_id}`: status, phase, safety backup, error.
+/// One restore: status, phase, safety backup, error
+#[utoipa::path(
+    get,
+    path = "/restores/{restore_id}",
+    operation_id = "get_restore",
+    tag = "restores",
+    params(RestoreIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "The restore", body = RestoreView),
+        (status = 400, description = "`invalid_restore_id`", body = ErrorBody),
+        (status = 404, description = "`restore_not_found`", body = ErrorBody),
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -228,20 +280,48 @@ async fn detail(
     Ok(JsonResponse(RestoreView::new(record, state.settings.tz())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// Restores to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     offset: Option<String>,
 }
 
-/// `GET /api/v1/restores?limit=&offset=` → `{restores, total, limit, offset}`,
-/// newest first.
+/// A page of restores, newest first.
+#[derive(Serialize, ToSchema)]
+struct RestoreList {
+    restores: Vec<RestoreView>,
+    total: u64,
+    limit: u32,
+    // up to u32::MAX: wider than int32, the format of a u32 in the document
+    #[schema(value_type = u64)]
+    offset: u32,
+}
+
+/// List restores, newest first
+#[utoipa::path(
+    get,
+    path = "/restores",
+    operation_id = "list_restores",
+    tag = "restores",
+    params(ListQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "A page of restores", body = RestoreList),
+        (status = 400, description = "`invalid_parameter`: `details.parameter` names it; `invalid_request`: an unknown parameter", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
     Query(query): Query<ListQuery>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<RestoreList>, ApiError> {
     let number = |parameter, value: Option<String>, default: u32, range: (u32, u32)| match value {
         None => Ok(default),
         Some(v) => v
@@ -266,10 +346,10 @@ async fn list(
         .into_iter()
         .map(|r| RestoreView::new(r, tz))
         .collect();
-    Ok(JsonResponse(json!({
-        "restores": restores,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(JsonResponse(RestoreList {
+        restores,
+        total,
+        limit,
+        offset,
+    }))
 }
