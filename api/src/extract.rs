@@ -1,7 +1,7 @@
-//! Extractors whose rejections are [`ApiError`]s, so a malformed body or
-//! query gets the same error body as every other failure.
+//! Extractors whose rejections are [`ApiError`]s, so a malformed body,
+//! query or path gets the same error body as every other failure.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -48,5 +48,24 @@ where
             .await
             .map(|axum::extract::Query(v)| Query(v))
             .map_err(|e: QueryRejection| ApiError::InvalidRequest(e.body_text()))
+    }
+}
+
+/// Path parameters. axum's own answers a segment that is not UTF-8 once
+/// decoded (`/api/v1/backups/%FF`) with a plain-text 400.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e: PathRejection| ApiError::InvalidRequest(e.body_text()))
     }
 }

@@ -140,6 +140,21 @@ fn an_id_not_of_the_backup_id_form_is_400_and_an_unknown_one_is_404() {
 }
 
 #[test]
+fn a_path_that_is_not_utf_8_once_decoded_is_400_with_the_error_body() {
+    let app = TestApp::builder().without_worker().spawn();
+    let token = app.admin_token();
+    for path in [
+        "/api/v1/backups/%FF",
+        "/api/v1/backups/%C3%28/verifications",
+        "/api/v1/restores/RST-%FE",
+    ] {
+        let (status, body) = app.get_json(&token, path);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, "invalid_request");
+    }
+}
+
+#[test]
 fn bad_list_parameters_are_400_naming_the_parameter() {
     let app = TestApp::builder().without_worker().spawn();
     let token = app.admin_token();

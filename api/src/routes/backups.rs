@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::Utc;
@@ -25,7 +25,7 @@ use super::verifications::{not_found, parse_id};
 use super::views::{BackupView, local_time};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::domain::BackupId;
 use nexus_shared::retention::Refusal;
@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use super::params::BackupIdParam;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// A deleted backup.

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use nexus_shared::catalog::{AuditEntry, AuditResult};
@@ -26,6 +26,7 @@ use super::verifications::{admit_operator, not_found};
 use super::views::BackupView;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono_tz::Tz;
@@ -27,7 +27,7 @@ use super::params::{BackupIdParam, RestoreIdParam};
 use super::views::local_time;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
