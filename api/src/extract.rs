@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body; `deny_unknown_fields` on the target type turns unknown
-/// fields into 400s too.
+/// A JSON object body; `deny_unknown_fields` on the target type turns
+/// unknown fields into 400s too. Anything but an object is a 400, though
+/// serde would take a struct from an array of its fields (`[null, null]`).
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -20,16 +21,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(ApiError::UnsupportedMediaType);
+            }
             Err(JsonRejection::BytesRejection(e))
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Err(ApiError::PayloadTooLarge)
+                return Err(ApiError::PayloadTooLarge);
             }
-            Err(e) => Err(ApiError::InvalidRequest(e.body_text())),
+            Err(e) => return Err(ApiError::InvalidRequest(e.body_text())),
+        };
+        if !value.is_object() {
+            return Err(ApiError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
         }
+        serde_json::from_value(value).map(Json).map_err(|e| {
+            ApiError::InvalidRequest(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
     }
 }
 

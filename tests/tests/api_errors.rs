@@ -57,6 +57,13 @@ fn malformed_or_invalid_backup_requests_are_400_with_the_error_body() {
             "invalid_request",
         ),
         (
+            "an array, not an object",
+            "[null, null]".into(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
             "wrong JSON type",
             r#"{"type":5}"#.into(),
             json_ct,
