@@ -4,8 +4,9 @@
 //!   a prune would delete now, under the configured retention;
 //! - `POST /prune` (admin): 202, enqueues a prune of daily, weekly and
 //!   monthly backups;
-//! - `POST /reconcile` (admin): 202, enqueues a reconciliation;
-//! - `GET /reconcile` (any role): the last reconciliation's report.
+//! - `POST /reconcile` (admin): 202, enqueues a reconciliation, and
+//!   `GET /reconcile` (any role): the last reconciliation's report, both
+//!   in `reconcile.rs` and routed here.
 
 use std::net::SocketAddr;
 
@@ -14,7 +15,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, ReconcileReport};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::domain::BackupType;
 use nexus_shared::queue::Job;
 use nexus_shared::service::prune::{PRUNED_TYPES, PrunePreview, preview, preview_document};
@@ -23,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::local_time;
+use super::reconcile;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
@@ -33,52 +34,23 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(prune))
         .routes(routes!(prune_preview))
-        .routes(routes!(last_reconcile, reconcile))
+        .routes(routes!(reconcile::last_reconcile, reconcile::reconcile))
 }
 
 /// A maintenance job accepted for the worker.
 #[derive(Serialize, ToSchema)]
-struct JobAccepted {
-    job_id: String,
+pub(super) struct JobAccepted {
+    pub(super) job_id: String,
     /// Always `in_progress`.
     #[schema(example = "in_progress")]
-    status: &'static str,
+    pub(super) status: &'static str,
     /// The types a prune looks at: `daily`, `weekly`, `monthly`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    backup_types: Option<Vec<BackupType>>,
-}
-
-/// The last reconciliation's findings; empty, with `checked_at` null,
-/// before the first.
-#[derive(Serialize, ToSchema)]
-struct ReconcileView {
-    /// Backup files that no record describes.
-    orphan_files: Vec<OrphanFileView>,
-    /// Successful backups whose file is gone.
-    missing_files: Vec<MissingFileView>,
-    /// Backup ids whose interrupted deletion this reconciliation finished.
-    finished_deletions: Vec<String>,
-    checked_at: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-struct OrphanFileView {
-    file_path: String,
-    /// The id its name stands for; null when it is not a backup's name.
-    backup_id: Option<String>,
-    file_size: u64,
-    /// A manifest is beside it, so `nexus-backup reindex` can rebuild its record.
-    has_manifest: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-struct MissingFileView {
-    backup_id: String,
-    file_path: String,
+    pub(super) backup_types: Option<Vec<BackupType>>,
 }
 
 /// An admin, or a denial written to the audit trail.
-async fn require_admin(
+pub(super) async fn require_admin(
     state: &AppState,
     user: &AuthUser,
     addr: SocketAddr,
@@ -202,104 +174,4 @@ async fn preview_body(state: &AppState) -> Result<PrunePreview, ApiError> {
         .catalog(move |c| preview(c, &settings, now, &PRUNED_TYPES))
         .await?;
     Ok(preview_document(&expired, &state.settings, now))
-}
-
-/// Reconcile the catalog with the backup folder now
-///
-/// Finds backup files without a record and records without a file, and
-/// finishes deletions a crash interrupted; the report is
-/// `GET /api/v1/reconcile`.
-#[utoipa::path(
-    post,
-    path = "/reconcile",
-    operation_id = "reconcile",
-    tag = "maintenance",
-    security(("bearer" = [])),
-    extensions(("x-required-role" = json!("admin"))),
-    responses(
-        (status = 202, description = "Accepted: the reconciliation is queued", body = JobAccepted),
-        (status = 503, description = "`queue_unavailable`", body = ErrorBody),
-    )
-)]
-async fn reconcile(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-) -> Result<(StatusCode, JsonResponse<JobAccepted>), ApiError> {
-    let audit = require_admin(&state, &user, addr, "backup.reconcile").await?;
-    let job = Job::Reconcile {
-        requested_by: user.username.clone(),
-    };
-    let job_id = state
-        .queue
-        .push(job, None)
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
-    let entry = audit.target(job_id.clone());
-    state.catalog(move |c| c.append_audit(&entry)).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        JsonResponse(JobAccepted {
-            job_id,
-            status: "in_progress",
-            backup_types: None,
-        }),
-    ))
-}
-
-/// The last reconciliation's report
-#[utoipa::path(
-    get,
-    path = "/reconcile",
-    operation_id = "get_reconcile_report",
-    tag = "maintenance",
-    security(("bearer" = [])),
-    extensions(("x-required-role" = json!("viewer"))),
-    responses((status = 200, description = "The last report", body = ReconcileView))
-)]
-async fn last_reconcile(
-    State(state): State<AppState>,
-    _user: AuthUser,
-) -> Result<JsonResponse<ReconcileView>, ApiError> {
-    let report = state.catalog(|c| c.last_reconcile_report()).await?;
-    Ok(JsonResponse(report_view(report.as_ref(), &state)))
-}
-
-fn report_view(report: Option<&ReconcileReport>, state: &AppState) -> ReconcileView {
-    let (root, tz) = (&state.settings.backup_root, state.settings.tz());
-    let path = |p: &std::path::Path| root.join(p).display().to_string();
-    let Some(r) = report else {
-        return ReconcileView {
-            orphan_files: Vec::new(),
-            missing_files: Vec::new(),
-            finished_deletions: Vec::new(),
-            checked_at: None,
-        };
-    };
-    ReconcileView {
-        orphan_files: r
-            .orphan_files
-            .iter()
-            .map(|o| OrphanFileView {
-                file_path: path(&o.path),
-                backup_id: o.backup_id.as_ref().map(ToString::to_string),
-                file_size: o.size,
-                has_manifest: o.has_manifest,
-            })
-            .collect(),
-        missing_files: r
-            .missing_files
-            .iter()
-            .map(|m| MissingFileView {
-                backup_id: m.backup_id.to_string(),
-                file_path: path(&m.path),
-            })
-            .collect(),
-        finished_deletions: r
-            .finished_deletions
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        checked_at: Some(local_time(r.checked_at, tz)),
-    }
 }

@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 mod backups;
+mod creation;
 mod deletion;
 mod document;
 mod health;
@@ -15,10 +16,13 @@ mod maintenance;
 mod notifications;
 mod offsite;
 mod params;
+mod reconcile;
+mod restore_request;
 mod restores;
 mod schedules;
 mod storage;
 mod verifications;
+mod verify_all;
 mod views;
 mod web;
 

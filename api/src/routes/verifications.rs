@@ -1,6 +1,6 @@
 //! Integrity verification of backups (SPEC §4, §8): ask for one (202, the
 //! worker runs the five checks), read a backup's history, or verify them
-//! all. A backup is never verified twice at once: asking while it is being
+//! all (`verify_all.rs`, routed here). A backup is never verified twice at once: asking while it is being
 //! verified answers 202 with the running verification's `check_id`.
 
 use std::net::SocketAddr;
@@ -21,7 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::params::BackupIdParam;
-use super::views::{BackupView, VerificationView, local_time};
+use super::verify_all;
+use super::views::{BackupView, VerificationView};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
@@ -29,7 +30,7 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(verify_all))
+        .routes(routes!(verify_all::verify_all))
         .routes(routes!(verify))
         .routes(routes!(history))
 }
@@ -48,17 +49,6 @@ struct VerifyAccepted {
 struct History {
     backup_id: String,
     verifications: Vec<VerificationView>,
-}
-
-/// A verification of every successful backup, accepted for the worker.
-#[derive(Serialize, ToSchema)]
-struct VerifyAllAccepted {
-    job_id: String,
-    /// Always `in_progress`.
-    #[schema(example = "in_progress")]
-    status: &'static str,
-    requested_by: CreatedBy,
-    requested_at: String,
 }
 
 pub(super) fn parse_id(id: &str) -> Result<BackupId, ApiError> {
@@ -295,60 +285,6 @@ async fn history(
         backup_id: id.to_string(),
         verifications: views,
     }))
-}
-
-/// Verify every successful backup
-///
-/// One job verifies every successful backup in turn (one decompressed copy
-/// at a time), recording each result as a verification of that backup
-/// with `requested_by` this user: follow them with
-/// `GET /api/v1/backups/{id}/verifications`.
-#[utoipa::path(
-    post,
-    path = "/backups/verify-all",
-    operation_id = "verify_all_backups",
-    tag = "verification",
-    security(("bearer" = [])),
-    extensions(("x-required-role" = json!("operator"))),
-    responses(
-        (status = 202, description = "Accepted: the job is queued", body = VerifyAllAccepted),
-        (status = 503, description = "`queue_unavailable`", body = ErrorBody),
-    )
-)]
-async fn verify_all(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "backup.verify_all");
-    require_operator(&state, &user, &audit).await?;
-    let requested_at = chrono::Utc::now();
-    let job = Job::VerifyAll {
-        requested_by: user.username.clone(),
-    };
-    let job_id = state.queue.push(job, None).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot enqueue verify-all");
-        ApiError::QueueUnavailable
-    })?;
-    let entry = AuditEntry {
-        result: AuditResult::Accepted,
-        ..audit
-    }
-    .detail(format!("job {job_id}"));
-    state.catalog(move |c| c.append_audit(&entry)).await?;
-    tracing::info!(%job_id, user = %user.username, "verify-all accepted");
-    Ok((
-        StatusCode::ACCEPTED,
-        JsonResponse(VerifyAllAccepted {
-            job_id,
-            status: "in_progress",
-            requested_by: CreatedBy {
-                id: Some(user.id),
-                username: user.username,
-            },
-            requested_at: local_time(requested_at, state.settings.tz()),
-        }),
-    ))
 }
 
 /// Fills each view's `last_verification` with its backup's last finished
