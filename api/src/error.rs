@@ -93,7 +93,10 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+mod body;
 mod texts;
+
+pub use body::ErrorBody;
 
 impl ApiError {
     pub fn status_code(&self) -> StatusCode {
@@ -218,20 +221,20 @@ impl ApiError {
         }
     }
 
-    fn body(&self, english: bool) -> Value {
+    fn body(&self, english: bool) -> ErrorBody {
         let texts = self.texts(english);
-        json!({
-            "error": self.code(),
-            "message": texts.message,
-            "user_action": texts.user_action,
-            "details": self.details(),
-        })
+        ErrorBody {
+            error: self.code(),
+            message: texts.message,
+            user_action: texts.user_action,
+            details: self.details(),
+        }
     }
 }
 
 /// The English body, carried to [`localize`] in the response extensions.
 #[derive(Clone)]
-struct EnglishBody(Value);
+struct EnglishBody(ErrorBody);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -269,7 +272,7 @@ pub async fn localize(request: Request, next: Next) -> Response {
     if let Some(EnglishBody(body)) = response.extensions_mut().remove::<EnglishBody>()
         && english
     {
-        let bytes = serde_json::to_vec(&body).expect("a JSON value always serialises");
+        let bytes = serde_json::to_vec(&body).expect("an error body always serialises");
         response.headers_mut().remove(header::CONTENT_LENGTH);
         *response.body_mut() = Body::from(bytes);
     }
@@ -318,7 +321,7 @@ mod tests {
             required: 20_971_520,
             available: 10_485_760,
         };
-        let body = e.body(false);
+        let body = serde_json::to_value(e.body(false)).unwrap();
         assert_eq!(body["error"], "insufficient_disk_space");
         assert_eq!(
             body["message"],

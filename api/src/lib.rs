@@ -1,5 +1,6 @@
 #![forbid(unsafe_code)]
-//! The Nexus Backup API server: REST under `/api/v1`, `/healthz`, `/metrics`.
+//! The Nexus Backup API server: REST under `/api/v1` (described by
+//! `GET /api/v1/openapi.json`, see [`openapi`]), `/healthz`, `/metrics`.
 //!
 //! [`serve`] runs on a listener the caller bound, so tests start the real
 //! server on `127.0.0.1:0` without going through `main`.
@@ -9,6 +10,7 @@ pub mod bootstrap;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod throttle;

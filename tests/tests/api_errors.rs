@@ -57,6 +57,13 @@ fn malformed_or_invalid_backup_requests_are_400_with_the_error_body() {
             "invalid_request",
         ),
         (
+            "an array, not an object",
+            "[null, null]".into(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
             "wrong JSON type",
             r#"{"type":5}"#.into(),
             json_ct,
@@ -137,6 +144,21 @@ fn an_id_not_of_the_backup_id_form_is_400_and_an_unknown_one_is_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error_body(&body, "backup_not_found");
     assert_eq!(body["details"]["backup_id"], "BKP-20260131-143025-manual");
+}
+
+#[test]
+fn a_path_that_is_not_utf_8_once_decoded_is_400_with_the_error_body() {
+    let app = TestApp::builder().without_worker().spawn();
+    let token = app.admin_token();
+    for path in [
+        "/api/v1/backups/%FF",
+        "/api/v1/backups/%C3%28/verifications",
+        "/api/v1/restores/RST-%FE",
+    ] {
+        let (status, body) = app.get_json(&token, path);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_error_body(&body, "invalid_request");
+    }
 }
 
 #[test]

@@ -103,6 +103,48 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
     ]
 }
 
+/// Whether `path` (query ignored) is an instance of the document's `template`.
+fn matches_template(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap();
+    let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[test]
+fn the_api_document_names_the_role_each_route_needs_and_this_table_covers_every_route() {
+    let app = TestApp::builder().without_worker().spawn();
+    let r = app
+        .client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().unwrap();
+    let table = routes();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("security").is_none() {
+                continue; // sign-in, health, the document
+            }
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let row = table
+                .iter()
+                .find(|(m, path, _, _)| *m == method && matches_template(template, path));
+            let Some((_, _, _, needs)) = row else {
+                panic!("{method} {template} is in the API document but not in routes() here");
+            };
+            let expected = format!("{needs:?}").to_lowercase();
+            assert_eq!(
+                operation["x-required-role"], expected,
+                "{method} {template}: the document's x-required-role"
+            );
+        }
+    }
+}
+
 fn call(
     app: &TestApp,
     method: &Method,

@@ -1,33 +1,84 @@
 //! `GET /api/v1/audit-logs` (admin): the audit trail, newest first, with
 //! filters on action, actor and time, and paging (SPEC §9).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use nexus_shared::catalog::AuditFilter;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::views::local_time;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit-logs", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Deserialize)]
+/// The trail's filters and page; empty filters are none.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Only this action, e.g. `backup.create`, `backup.delete`,
+    /// `restore.request`, `auth.login`; at most 128 bytes (UTF-8), no
+    /// control characters.
+    #[param(
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "backup.create"
+    )]
     action: Option<String>,
+    /// Only this user (or `scheduler`, `worker`…); as `action`.
+    #[param(max_length = 128, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     actor: Option<String>,
+    /// Only entries at or after this time, RFC 3339 (empty: no limit).
+    #[param(format = DateTime, example = "2026-01-31T00:00:00+09:00")]
     from: Option<String>,
+    /// Only entries at or before this time, RFC 3339 (empty: no limit).
+    #[param(format = DateTime)]
     to: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// Entries to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     offset: Option<String>,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Serialize, ToSchema)]
+struct AuditPage {
+    audit_logs: Vec<AuditLog>,
+    total: u64,
+    limit: u32,
+    // up to u32::MAX: wider than int32, the format of a u32 in the document
+    #[schema(value_type = u64)]
+    offset: u32,
+}
+
+/// One entry of the audit trail (SPEC §9).
+#[derive(Serialize, ToSchema)]
+struct AuditLog {
+    id: i64,
+    occurred_at: String,
+    /// The user, or `scheduler`, `worker`, `system`.
+    actor: String,
+    /// `api`, `cli`, `worker`, `scheduler` or `system`.
+    source: String,
+    remote_addr: Option<String>,
+    #[schema(example = "backup.create")]
+    action: String,
+    /// Usually a backup or restore id.
+    target: Option<String>,
+    /// `success`, `failure`, `denied` or `accepted`.
+    result: String,
+    detail: Option<String>,
 }
 
 impl AuditQuery {
@@ -74,11 +125,25 @@ impl AuditQuery {
     }
 }
 
+/// The audit trail, newest first
+#[utoipa::path(
+    get,
+    path = "/audit-logs",
+    operation_id = "list_audit_logs",
+    tag = "audit",
+    params(AuditQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 200, description = "A page of the audit trail", body = AuditPage),
+        (status = 400, description = "`invalid_parameter`: `details.parameter` names the bad filter; `invalid_request`: an unknown parameter", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     Query(query): Query<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     user.require_admin()?;
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
@@ -86,23 +151,24 @@ async fn list(
         .catalog(move |c| c.list_audit_filtered(&filter))
         .await?;
     let tz = state.settings.tz();
-    let logs: Vec<Value> = records
+    let audit_logs = records
         .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "occurred_at": local_time(r.occurred_at, tz),
-                "actor": r.actor,
-                "source": r.source,
-                "remote_addr": r.remote_addr,
-                "action": r.action,
-                "target": r.target,
-                "result": r.result,
-                "detail": r.detail,
-            })
+        .map(|r| AuditLog {
+            id: r.id,
+            occurred_at: local_time(r.occurred_at, tz),
+            actor: r.actor,
+            source: r.source,
+            remote_addr: r.remote_addr,
+            action: r.action,
+            target: r.target,
+            result: r.result,
+            detail: r.detail,
         })
         .collect();
-    Ok(Json(
-        json!({ "audit_logs": logs, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(AuditPage {
+        audit_logs,
+        total,
+        limit,
+        offset,
+    }))
 }

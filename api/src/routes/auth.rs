@@ -3,27 +3,53 @@
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
+use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
-use axum::routing::post;
-use axum::{Json as JsonResponse, Router};
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, CatalogError};
+use nexus_shared::domain::Role;
 use nexus_shared::password;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/login", post(login))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
+    /// 1 to 128 bytes (UTF-8).
+    #[schema(min_length = 1, max_length = 128, example = "admin")]
     username: String,
+    /// At most 1024 bytes (UTF-8).
+    #[schema(max_length = 1024)]
     password: String,
+}
+
+/// A signed-in user's token.
+#[derive(Serialize, ToSchema)]
+struct LoginResponse {
+    /// A JWT: send it as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Seconds until the token expires.
+    expires_in: i64,
+    user: SignedIn,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SignedIn {
+    id: i64,
+    username: String,
+    role: Role,
 }
 
 /// A real hash, checked when the user does not exist so that a missing
@@ -31,11 +57,30 @@ struct Login {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| password::hash("no such user").unwrap_or_default());
 
+/// Sign in: username and password for a JWT
+///
+/// Failed sign-ins are counted per user and per address: after too many,
+/// 429 until the `Retry-After` seconds have passed. Every attempt is
+/// written to the audit trail.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    operation_id = "login",
+    tag = "service",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "`invalid_request`: username or password out of range", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: no such user, or the wrong password", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Json(body): Json<Login>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<LoginResponse>, ApiError> {
     if body.username.is_empty() || body.username.len() > 128 || body.password.len() > 1024 {
         return Err(ApiError::InvalidRequest(
             "username or password out of range".into(),
@@ -96,10 +141,14 @@ async fn login(
     entry.result = AuditResult::Success;
     state.catalog(move |c| c.append_audit(&entry)).await?;
     let token = state.jwt.issue(user.id, user.token_version)?;
-    Ok(JsonResponse(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": state.jwt.ttl_secs(),
-        "user": { "id": user.id, "username": user.username, "role": user.role },
-    })))
+    Ok(JsonResponse(LoginResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: state.jwt.ttl_secs(),
+        user: SignedIn {
+            id: user.id,
+            username: user.username,
+            role: user.role,
+        },
+    }))
 }

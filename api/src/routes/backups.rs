@@ -1,177 +1,62 @@
-//! `/api/v1/backups`: create (202, the work happens in the worker), list
-//! and detail (clients poll these for status and progress).
+//! `/api/v1/backups`: list and detail (clients poll these for status and
+//! progress); creating (`creation.rs`) and deleting (`deletion.rs`) are
+//! routed here too.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json as JsonResponse, Router};
-use chrono::Utc;
-use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupFilter, CreatedBy, NewBackup,
-};
+use axum::Json as JsonResponse;
+use axum::extract::State;
+use nexus_shared::catalog::BackupFilter;
 use nexus_shared::domain::{BackupStatus, BackupType};
-use nexus_shared::engine::preflight;
-use nexus_shared::service::request::{RequestError, request_backup};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::deletion::delete_backup;
+use super::params::BackupIdParam;
 use super::verifications::{not_found, parse_id};
-use super::views::{BackupView, local_time};
+use super::views::BackupView;
+use super::{creation, deletion};
 use crate::auth::AuthUser;
-use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/backups", get(list).post(create))
-        .route("/backups/{id}", get(detail).delete(delete_backup))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, creation::create))
+        .routes(routes!(detail, deletion::delete_backup))
 }
 
-const MAX_DESCRIPTION_CHARS: usize = 500;
-
-#[derive(Deserialize)]
+/// The list's filters and page. Taken as text and parsed here, so that a
+/// bad value gets `invalid_parameter` naming it.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct CreateBackup {
-    #[serde(rename = "type")]
-    backup_type: Option<String>,
-    description: Option<String>,
-}
-
-impl CreateBackup {
-    /// The requested type (default `manual`) and a checked description.
-    fn parse(self) -> Result<(BackupType, Option<String>), ApiError> {
-        let backup_type = match self.backup_type.as_deref() {
-            None => BackupType::Manual,
-            Some(name) => name
-                .parse::<BackupType>()
-                .ok()
-                .filter(|t| t.is_requestable())
-                .ok_or_else(|| {
-                    ApiError::InvalidBackupType(format!("{name:?} cannot be requested"))
-                })?,
-        };
-        let description = match self.description {
-            None => None,
-            Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
-                return Err(ApiError::InvalidDescription(format!(
-                    "longer than {MAX_DESCRIPTION_CHARS} characters"
-                )));
-            }
-            Some(d) if d.chars().any(char::is_control) => {
-                return Err(ApiError::InvalidDescription(
-                    "contains control characters".into(),
-                ));
-            }
-            Some(d) => Some(d.trim().to_owned()).filter(|d| !d.is_empty()),
-        };
-        Ok((backup_type, description))
-    }
-}
-
-async fn create(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-    Json(body): Json<CreateBackup>,
-) -> Result<impl IntoResponse, ApiError> {
-    let audit = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action: "backup.create",
-        target: None,
-        result: AuditResult::Denied,
-        detail: None,
-    };
-    if let Err(e) = user.require_operator() {
-        let entry = audit.detail(format!("role {}", user.role));
-        state.catalog(move |c| c.append_audit(&entry)).await?;
-        return Err(e);
-    }
-    let (backup_type, description) = body.parse()?;
-
-    // The same pre-flight the worker runs, so the client hears "no" now.
-    let settings = state.settings.clone();
-    let preflight = tokio::task::spawn_blocking(move || {
-        preflight::check(
-            &settings.db_path,
-            &settings.backup_root,
-            settings.reserve_bytes,
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    if let Err(e) = preflight {
-        let entry = AuditEntry {
-            result: AuditResult::Failure,
-            ..audit.clone()
-        }
-        .detail(e.to_string());
-        state.catalog(move |c| c.append_audit(&entry)).await?;
-        return Err(e.into());
-    }
-
-    let new = NewBackup {
-        backup_type,
-        description,
-        created_by: CreatedBy {
-            id: Some(user.id),
-            username: user.username.clone(),
-        },
-        started_at: Utc::now(),
-    };
-    let record = request_backup(&state.catalog, &state.queue, &state.settings, new)
-        .await
-        .map_err(|e| match e {
-            RequestError::Queue(_) => ApiError::QueueUnavailable,
-            RequestError::Catalog(e) => e.into(),
-        })?;
-    let id = record.id.clone();
-    let entry = AuditEntry {
-        result: AuditResult::Accepted,
-        ..audit
-    }
-    .target(id.to_string());
-    state.catalog(move |c| c.append_audit(&entry)).await?;
-    tracing::info!(backup_id = %id, user = %user.username, "backup accepted");
-
-    let mut body = json!({
-        "backup_id": id.to_string(),
-        "backup_type": backup_type,
-        "status": BackupStatus::InProgress,
-        "started_at": local_time(record.started_at, state.settings.tz()),
-        "created_by": record.created_by,
-    });
-    // At the CRITICAL disk level automatic backups are paused; a requested
-    // one still runs, with a warning (guide §7.3).
-    if state.catalog(|c| c.automatic_backups_paused()).await? {
-        body["warning"] = json!({
-            "code": "storage_critical",
-            "message": "バックアップ領域の空き容量が危険な水準です。自動バックアップは停止中です。",
-            "message_en": "The backup storage is critically full; automatic backups are paused.",
-        });
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/api/v1/backups/{id}"))],
-        JsonResponse(body),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only backups of this type; empty: all.
     #[serde(rename = "type")]
+    #[param(value_type = Option<BackupType>)]
     backup_type: Option<String>,
+    /// Only backups with this status; empty: all.
+    #[param(value_type = Option<BackupStatus>)]
     status: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// Backups to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     offset: Option<String>,
+}
+
+/// A page of backups, newest first (SPEC §8).
+#[derive(Serialize, ToSchema)]
+struct BackupList {
+    backups: Vec<BackupView>,
+    /// Backups matching the filters, on all pages.
+    total: u64,
+    limit: u32,
+    // up to u32::MAX: wider than int32, the format of a u32 in the document
+    #[schema(value_type = u64)]
+    offset: u32,
 }
 
 impl ListQuery {
@@ -212,11 +97,25 @@ impl ListQuery {
     }
 }
 
+/// List backups, newest first
+#[utoipa::path(
+    get,
+    path = "/backups",
+    operation_id = "list_backups",
+    tag = "backups",
+    params(ListQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "A page of backups", body = BackupList),
+        (status = 400, description = "`invalid_parameter`: `details.parameter` names the bad filter; `invalid_request`: an unknown parameter", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
     Query(query): Query<ListQuery>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<BackupList>, ApiError> {
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
     // Each view looks at its file on disk: done on the catalog's blocking thread.
@@ -233,14 +132,31 @@ async fn list(
         .await?;
     super::verifications::attach_last(&state, &mut backups).await?;
     super::offsite::attach_copies(&state, &mut backups).await?;
-    Ok(JsonResponse(json!({
-        "backups": backups,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(JsonResponse(BackupList {
+        backups,
+        total,
+        limit,
+        offset,
+    }))
 }
 
+/// One backup: status, phase, progress, sizes, checksum, last verification
+///
+/// Clients poll this while a backup runs.
+#[utoipa::path(
+    get,
+    path = "/backups/{id}",
+    operation_id = "get_backup",
+    tag = "backups",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "The backup", body = BackupView),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     _user: AuthUser,

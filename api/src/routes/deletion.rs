@@ -10,23 +10,53 @@
 use std::net::SocketAddr;
 
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::domain::BackupId;
 use nexus_shared::retention::Refusal;
 use nexus_shared::service::deletion::{self, DeleteError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::params::BackupIdParam;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::state::AppState;
 
+/// A deleted backup.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    backup_id: String,
+    /// Always `true`.
+    deleted: bool,
+}
+
+/// Delete a backup: its file, its manifest and its record
+///
+/// Refused with 409 for the newest successful daily, weekly or monthly
+/// backup, for the last successful backup, and while it runs.
+#[utoipa::path(
+    delete,
+    path = "/backups/{id}",
+    operation_id = "delete_backup",
+    tag = "backups",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 200, description = "Deleted", body = Deleted),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+        (status = 409, description = "`latest_backup_protected`, `last_backup_protected` or `backup_in_progress`", body = ErrorBody),
+    )
+)]
 pub async fn delete_backup(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     user: AuthUser,
     Path(raw_id): Path<String>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<Deleted>, ApiError> {
     let audit = AuditEntry {
         actor: user.username.clone(),
         actor_id: Some(user.id),
@@ -69,9 +99,10 @@ pub async fn delete_backup(
     match outcome {
         Ok(_) => {
             tracing::info!(backup_id = %id, user = %user.username, "Backup {id} deleted");
-            Ok(JsonResponse(
-                json!({ "backup_id": id.to_string(), "deleted": true }),
-            ))
+            Ok(JsonResponse(Deleted {
+                backup_id: id.to_string(),
+                deleted: true,
+            }))
         }
         Err(e) => Err(match e {
             DeleteError::NotFound(id) => ApiError::BackupNotFound(id.to_string()),

@@ -4,38 +4,53 @@
 //!   a prune would delete now, under the configured retention;
 //! - `POST /prune` (admin): 202, enqueues a prune of daily, weekly and
 //!   monthly backups;
-//! - `POST /reconcile` (admin): 202, enqueues a reconciliation;
-//! - `GET /reconcile` (any role): the last reconciliation's report.
+//! - `POST /reconcile` (admin): 202, enqueues a reconciliation, and
+//!   `GET /reconcile` (any role): the last reconciliation's report, both
+//!   in `reconcile.rs` and routed here.
 
 use std::net::SocketAddr;
 
+use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json as JsonResponse, Router};
 use chrono::Utc;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, ReconcileReport};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::domain::BackupType;
 use nexus_shared::queue::Job;
-use nexus_shared::service::prune::{PRUNED_TYPES, preview, preview_document};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use nexus_shared::service::prune::{PRUNED_TYPES, PrunePreview, preview, preview_document};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::views::local_time;
+use super::reconcile;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/prune", post(prune))
-        .route("/prune/preview", get(prune_preview))
-        .route("/reconcile", get(last_reconcile).post(reconcile))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(prune))
+        .routes(routes!(prune_preview))
+        .routes(routes!(reconcile::last_reconcile, reconcile::reconcile))
+}
+
+/// A maintenance job accepted for the worker.
+#[derive(Serialize, ToSchema)]
+pub(super) struct JobAccepted {
+    pub(super) job_id: String,
+    /// Always `in_progress`.
+    #[schema(example = "in_progress")]
+    pub(super) status: &'static str,
+    /// The types a prune looks at: `daily`, `weekly`, `monthly`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) backup_types: Option<Vec<BackupType>>,
 }
 
 /// An admin, or a denial written to the audit trail.
-async fn require_admin(
+pub(super) async fn require_admin(
     state: &AppState,
     user: &AuthUser,
     addr: SocketAddr,
@@ -63,12 +78,36 @@ async fn require_admin(
     Ok(entry)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PruneQuery {
+    /// `true`, `1` or empty: only say what would go (200); `false` or `0`:
+    /// prune (202). Anything else is 400 `invalid_parameter`.
+    #[param(value_type = Option<String>, pattern = "^(true|false|1|0|)$")]
     dry_run: Option<String>,
 }
 
+/// Prune the expired daily, weekly and monthly backups now
+///
+/// Under the configured retention; the newest backup of each type and the
+/// last backup are never pruned. With `dry_run=true`, nothing is deleted
+/// and the answer is what would be (as `GET /api/v1/prune/preview`).
+#[utoipa::path(
+    post,
+    path = "/prune",
+    operation_id = "prune",
+    tag = "maintenance",
+    params(PruneQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 200, description = "The dry run: what a prune would delete now", body = PrunePreview),
+        (status = 202, description = "Accepted: the prune is queued", body = JobAccepted),
+        (status = 400, description = "`invalid_parameter`: `dry_run` is not true or false; `invalid_request`: an unknown parameter", body = ErrorBody),
+        (status = 503, description = "`queue_unavailable`", body = ErrorBody),
+    )
+)]
 async fn prune(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -100,78 +139,39 @@ async fn prune(
         .map_err(|_| ApiError::QueueUnavailable)?;
     let entry = audit.target(job_id.clone());
     state.catalog(move |c| c.append_audit(&entry)).await?;
-    let body = json!({ "job_id": job_id, "status": "in_progress", "backup_types": PRUNED_TYPES });
+    let body = JobAccepted {
+        job_id,
+        status: "in_progress",
+        backup_types: Some(PRUNED_TYPES.to_vec()),
+    };
     Ok((StatusCode::ACCEPTED, JsonResponse(body)).into_response())
 }
 
+/// What a prune would delete now, and why
+#[utoipa::path(
+    get,
+    path = "/prune/preview",
+    operation_id = "preview_prune",
+    tag = "maintenance",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses((status = 200, description = "The dry run", body = PrunePreview))
+)]
 async fn prune_preview(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     user: AuthUser,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<PrunePreview>, ApiError> {
     require_admin(&state, &user, addr, "backup.prune").await?;
     Ok(JsonResponse(preview_body(&state).await?))
 }
 
 /// What a prune would delete now: the dry run.
-async fn preview_body(state: &AppState) -> Result<Value, ApiError> {
+async fn preview_body(state: &AppState) -> Result<PrunePreview, ApiError> {
     let now = Utc::now();
     let settings = state.settings.clone();
     let expired = state
         .catalog(move |c| preview(c, &settings, now, &PRUNED_TYPES))
         .await?;
     Ok(preview_document(&expired, &state.settings, now))
-}
-
-async fn reconcile(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-) -> Result<(StatusCode, JsonResponse<Value>), ApiError> {
-    let audit = require_admin(&state, &user, addr, "backup.reconcile").await?;
-    let job = Job::Reconcile {
-        requested_by: user.username.clone(),
-    };
-    let job_id = state
-        .queue
-        .push(job, None)
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
-    let entry = audit.target(job_id.clone());
-    state.catalog(move |c| c.append_audit(&entry)).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        JsonResponse(json!({ "job_id": job_id, "status": "in_progress" })),
-    ))
-}
-
-/// The last report; `checked_at` is null before the first reconciliation.
-async fn last_reconcile(
-    State(state): State<AppState>,
-    _user: AuthUser,
-) -> Result<JsonResponse<Value>, ApiError> {
-    let report = state.catalog(|c| c.last_reconcile_report()).await?;
-    Ok(JsonResponse(report_view(report.as_ref(), &state)))
-}
-
-fn report_view(report: Option<&ReconcileReport>, state: &AppState) -> Value {
-    let (root, tz) = (&state.settings.backup_root, state.settings.tz());
-    let path = |p: &std::path::Path| root.join(p).display().to_string();
-    let Some(r) = report else {
-        return json!({ "orphan_files": [], "missing_files": [], "finished_deletions": [], "checked_at": null });
-    };
-    json!({
-        "orphan_files": r.orphan_files.iter().map(|o| json!({
-            "file_path": path(&o.path),
-            "backup_id": o.backup_id,
-            "file_size": o.size,
-            "has_manifest": o.has_manifest,
-        })).collect::<Vec<_>>(),
-        "missing_files": r.missing_files.iter().map(|m| json!({
-            "backup_id": m.backup_id,
-            "file_path": path(&m.path),
-        })).collect::<Vec<_>>(),
-        "finished_deletions": r.finished_deletions,
-        "checked_at": local_time(r.checked_at, tz),
-    })
 }

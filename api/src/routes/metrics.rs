@@ -3,22 +3,40 @@
 //! see [`crate::metrics`] for what is served. Any signed-in user may read
 //! it, and so may a scraper with the `metrics_token`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::storage::backup_filesystem_usage;
 use crate::auth::MetricsReader;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{CONTENT_TYPE, Scrape, render};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
+/// The Prometheus scrape
+///
+/// The text exposition format, every figure read at scrape time from the
+/// catalog, the queue and the backup filesystem (the README lists them).
+/// Any signed-in user's token, or the `metrics_token` (`NEXUS_METRICS_TOKEN`)
+/// so a Prometheus server needs no user account.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "service",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "The scrape", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 503, description = "`queue_unavailable`: the job queue does not answer", body = ErrorBody),
+    )
+)]
 async fn metrics(
     State(state): State<AppState>,
     _reader: MetricsReader,

@@ -1,37 +1,50 @@
 //! The HTTP surface: one module per resource, merged here.
+//!
+//! [`documented`] holds every route that the API document describes
+//! (`/healthz` and everything under `/api/v1`): each module registers its
+//! handlers with utoipa-axum's `routes!`, so a route and its entry in the
+//! document come from one registration. The web UI's files are not in it.
 
 mod audit;
 mod auth;
 mod backups;
+mod creation;
 mod deletion;
+mod document;
 mod health;
 mod maintenance;
 mod metrics;
 mod notifications;
 mod offsite;
+mod params;
+mod reconcile;
+mod restore_request;
 mod restores;
 mod schedules;
 mod storage;
 mod verifications;
+mod verify_all;
 mod views;
 mod web;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The routes of the API document, with the document's paths.
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(health::router())
         .merge(metrics::router())
-        .merge(web::router())
         .nest(
             "/api/v1",
-            Router::new()
+            OpenApiRouter::new()
                 .merge(audit::router())
                 .merge(auth::router())
                 .merge(backups::router())
+                .merge(document::router())
                 .merge(maintenance::router())
                 .merge(notifications::router())
                 .merge(offsite::router())
@@ -40,6 +53,11 @@ pub fn router() -> Router<AppState> {
                 .merge(storage::router())
                 .merge(verifications::router()),
         )
+}
+
+pub fn router() -> Router<AppState> {
+    let (api, _) = documented().split_for_parts();
+    api.merge(web::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -3,28 +3,53 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use chrono::Utc;
 use nexus_shared::alert::Alert;
 use nexus_shared::alert::mail::{MailError, Mailer};
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/notifications/test", post(send_test))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(send_test))
 }
 
+/// The test mail went out.
+#[derive(Serialize, ToSchema)]
+struct Sent {
+    /// Always `true`.
+    sent: bool,
+    recipients: Vec<String>,
+    subject: String,
+}
+
+/// Send a test mail to the alert recipients
+#[utoipa::path(
+    post,
+    path = "/notifications/test",
+    operation_id = "send_test_mail",
+    tag = "maintenance",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 200, description = "Sent", body = Sent),
+        (status = 502, description = "`smtp_error`: the SMTP server refused or did not answer; `details` has `smtp_server` and `reason`", body = ErrorBody),
+        (status = 503, description = "`mail_not_configured`: no SMTP server, no recipients, or a bad address", body = ErrorBody),
+    )
+)]
 async fn send_test(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Sent>, ApiError> {
     user.require_admin()?;
     let rendered = Alert::Test {
         requested_by: user.username.clone(),
@@ -54,9 +79,11 @@ async fn send_test(
     };
     state.catalog(move |c| c.append_audit(&entry)).await?;
     match result {
-        Ok(recipients) => Ok(Json(
-            json!({ "sent": true, "recipients": recipients, "subject": rendered.subject }),
-        )),
+        Ok(recipients) => Ok(Json(Sent {
+            sent: true,
+            recipients,
+            subject: rendered.subject,
+        })),
         Err(
             e @ (MailError::NotConfigured | MailError::NoRecipients | MailError::BadAddress { .. }),
         ) => Err(ApiError::MailNotConfigured(e.to_string())),

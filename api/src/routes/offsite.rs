@@ -7,29 +7,60 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::Json as JsonResponse;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json as JsonResponse, Router};
 use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::domain::{BackupId, BackupStatus};
-use nexus_shared::queue::Job;
-use serde_json::{Value, json};
-
-use super::verifications::{admit_operator, not_found};
 use nexus_shared::offsite::view::OffsiteView;
+use nexus_shared::queue::Job;
+use nexus_shared::settings::RetentionSettings;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::params::BackupIdParam;
+use super::verifications::{admit_operator, not_found};
 use super::views::BackupView;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/offsite", get(list))
-        .route("/backups/{id}/offsite", post(upload))
-        .route("/backups/{id}/offsite/verify", post(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upload))
+        .routes(routes!(verify))
+}
+
+/// The offsite copies and how they are made.
+#[derive(Serialize, ToSchema)]
+struct OffsiteList {
+    /// A bucket is configured.
+    configured: bool,
+    /// `s3://<bucket>/<prefix>`; null when not configured.
+    bucket: Option<String>,
+    /// Copies are encrypted (an age key is configured).
+    encrypted: bool,
+    /// The public key the newest encrypted copy was encrypted to.
+    encrypted_to: Option<String>,
+    /// How long copies stay in the bucket.
+    retention: RetentionSettings,
+    /// Oldest first.
+    copies: Vec<OffsiteView>,
+}
+
+/// An offsite job accepted for the worker.
+#[derive(Serialize, ToSchema)]
+struct OffsiteQueued {
+    backup_id: String,
+    job_id: String,
+    /// Always `queued`.
+    #[schema(example = "queued")]
+    status: &'static str,
 }
 
 fn bucket_name(state: &AppState) -> &str {
@@ -56,14 +87,23 @@ pub async fn attach_copies(state: &AppState, views: &mut [BackupView]) -> Result
     Ok(())
 }
 
-/// `GET /api/v1/offsite` → `{"configured", "bucket", "encrypted",
-/// "encrypted_to", "retention", "copies": [...]}`, oldest copy first.
+/// The offsite copies in the bucket, and how copies are made
+///
 /// `encrypted_to` is the key the newest encrypted copy needs, as recorded:
 /// the API never reads the private key file (only the worker needs it).
+#[utoipa::path(
+    get,
+    path = "/offsite",
+    operation_id = "list_offsite_copies",
+    tag = "offsite",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses((status = 200, description = "The copies, oldest first", body = OffsiteList))
+)]
 async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<OffsiteList>, ApiError> {
     let copies = state.catalog(|c| c.list_offsite_copies()).await?;
     let settings = &state.settings.offsite;
     let tz = state.settings.tz();
@@ -72,19 +112,38 @@ async fn list(
         .into_iter()
         .map(|c| OffsiteView::new(c, bucket_name(&state), tz))
         .collect();
-    Ok(JsonResponse(json!({
-        "configured": settings.enabled(),
-        "bucket": settings.enabled().then(|| format!("s3://{}/{}", bucket_name(&state), settings.prefix)),
-        "encrypted": settings.encryption_key_file.is_some(),
-        "encrypted_to": recipient,
-        "retention": settings.retention,
-        "copies": copies,
-    })))
+    Ok(JsonResponse(OffsiteList {
+        configured: settings.enabled(),
+        bucket: settings
+            .enabled()
+            .then(|| format!("s3://{}/{}", bucket_name(&state), settings.prefix)),
+        encrypted: settings.encryption_key_file.is_some(),
+        encrypted_to: recipient,
+        retention: settings.retention.clone(),
+        copies,
+    }))
 }
 
-/// `POST /api/v1/backups/{id}/offsite` → 202 `{"backup_id", "job_id",
-/// "status": "queued"}`. 503 `offsite_not_configured`, 404, 409
-/// `backup_not_verifiable` for a backup that did not succeed.
+/// Make (or make again) a backup's offsite copy
+///
+/// Answers 202; the worker uploads. The backup's `copies.offsite` shows how
+/// it went.
+#[utoipa::path(
+    post,
+    path = "/backups/{id}/offsite",
+    operation_id = "make_offsite_copy",
+    tag = "offsite",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("operator"))),
+    responses(
+        (status = 202, description = "Accepted: the upload is queued", body = OffsiteQueued),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+        (status = 409, description = "`backup_not_verifiable`: the backup did not succeed", body = ErrorBody),
+        (status = 503, description = "`offsite_not_configured`: no bucket; `queue_unavailable`", body = ErrorBody),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -111,9 +170,26 @@ async fn upload(
     accepted(&state, job, audit, &id).await
 }
 
-/// `POST /api/v1/backups/{id}/offsite/verify` → 202 `{"backup_id",
-/// "job_id", "status": "queued"}`. The copy's `check_result` is `null`
-/// from then until the new result is recorded. 409 `offsite_copy_not_stored`.
+/// Read a backup's offsite copy back and check it
+///
+/// Answers 202; the worker downloads the copy and compares it with what
+/// was uploaded. The copy's `check_result` is `null` from then until the
+/// new result is recorded.
+#[utoipa::path(
+    post,
+    path = "/backups/{id}/offsite/verify",
+    operation_id = "verify_offsite_copy",
+    tag = "offsite",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("operator"))),
+    responses(
+        (status = 202, description = "Accepted: the check is queued", body = OffsiteQueued),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 409, description = "`offsite_copy_not_stored`: the backup has no stored copy (`details.offsite_state` says what there is)", body = ErrorBody),
+        (status = 503, description = "`offsite_not_configured`: no bucket; `queue_unavailable`", body = ErrorBody),
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -181,10 +257,10 @@ async fn accepted(
     state.catalog(move |c| c.append_audit(&entry)).await?;
     Ok((
         StatusCode::ACCEPTED,
-        JsonResponse(json!({
-            "backup_id": id.to_string(),
-            "job_id": job_id,
-            "status": "queued",
-        })),
+        JsonResponse(OffsiteQueued {
+            backup_id: id.to_string(),
+            job_id,
+            status: "queued",
+        }),
     ))
 }

@@ -2,29 +2,97 @@
 //! backup type takes, the current disk level and whether automatic
 //! backups are paused (guide §7.2–7.3).
 
+use std::collections::BTreeMap;
+
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use nexus_shared::alert::disk::Level;
+use nexus_shared::domain::BackupType;
 use nexus_shared::fsutil::{self, DiskUsage, human_size};
 use nexus_shared::queue::Job;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/storage", get(storage))
-        .route("/storage/check", post(check_now))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(storage))
+        .routes(routes!(check_now))
 }
 
-/// Enqueues a disk check now (it otherwise runs hourly): 202 `{job_id}`.
+/// A disk check accepted for the worker.
+#[derive(Serialize, ToSchema)]
+struct CheckQueued {
+    job_id: String,
+    /// Always `queued`.
+    #[schema(example = "queued")]
+    status: &'static str,
+}
+
+/// The backup filesystem and what the backups take of it.
+#[derive(Serialize, ToSchema)]
+struct Storage {
+    backup_root: String,
+    total_bytes: u64,
+    used_bytes: u64,
+    available_bytes: u64,
+    /// Of the filesystem, to one decimal.
+    used_percent: f64,
+    total_human: String,
+    used_human: String,
+    available_human: String,
+    /// The successful backups of each type, every type named.
+    #[schema(value_type = BTreeMap<BackupType, TypeUsage>)]
+    by_type: BTreeMap<String, TypeUsage>,
+    /// The level `used_percent` is at now.
+    alert_level: Level,
+    /// The level of the last disk check, which alerts and pauses.
+    last_checked_level: Level,
+    /// Automatic backups are paused (the CRITICAL level, guide §7.3).
+    automatic_paused: bool,
+    thresholds: Thresholds,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TypeUsage {
+    count: u64,
+    bytes: u64,
+    human: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Thresholds {
+    warn_percent: f64,
+    error_percent: f64,
+    critical_percent: f64,
+}
+
+/// Check the disk now
+///
+/// The check otherwise runs hourly; it alerts and pauses automatic backups
+/// at the configured levels.
+#[utoipa::path(
+    post,
+    path = "/storage/check",
+    operation_id = "check_storage",
+    tag = "maintenance",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("admin"))),
+    responses(
+        (status = 202, description = "Accepted: the check is queued", body = CheckQueued),
+        (status = 503, description = "`queue_unavailable`", body = ErrorBody),
+    )
+)]
 async fn check_now(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CheckQueued>), ApiError> {
     user.require_admin()?;
     let job_id = state
         .queue
@@ -38,7 +106,10 @@ async fn check_now(
         .map_err(|_| ApiError::QueueUnavailable)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "job_id": job_id, "status": "queued" })),
+        Json(CheckQueued {
+            job_id,
+            status: "queued",
+        }),
     ))
 }
 
@@ -56,33 +127,52 @@ pub(super) async fn backup_filesystem_usage(state: &AppState) -> Result<DiskUsag
     })
 }
 
-async fn storage(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
+/// Disk usage of the backup filesystem, and per backup type
+#[utoipa::path(
+    get,
+    path = "/storage",
+    operation_id = "get_storage",
+    tag = "maintenance",
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses((status = 200, description = "The backup filesystem's usage", body = Storage))
+)]
+async fn storage(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Storage>, ApiError> {
     let usage = backup_filesystem_usage(&state).await?;
     let (by_type, disk) = state
         .catalog(|c| Ok((c.usage_by_type()?, c.disk_state()?)))
         .await?;
     let alerts = &state.settings.alerts;
-    let level = nexus_shared::alert::disk::Level::for_percent(usage.used_percent, alerts);
-    Ok(Json(json!({
-        "backup_root": state.settings.backup_root.display().to_string(),
-        "total_bytes": usage.total_bytes,
-        "used_bytes": usage.used_bytes,
-        "available_bytes": usage.available_bytes,
-        "used_percent": (usage.used_percent * 10.0).round() / 10.0,
-        "total_human": human_size(usage.total_bytes),
-        "used_human": human_size(usage.used_bytes),
-        "available_human": human_size(usage.available_bytes),
-        "by_type": by_type
+    Ok(Json(Storage {
+        backup_root: state.settings.backup_root.display().to_string(),
+        total_bytes: usage.total_bytes,
+        used_bytes: usage.used_bytes,
+        available_bytes: usage.available_bytes,
+        used_percent: (usage.used_percent * 10.0).round() / 10.0,
+        total_human: human_size(usage.total_bytes),
+        used_human: human_size(usage.used_bytes),
+        available_human: human_size(usage.available_bytes),
+        by_type: by_type
             .iter()
-            .map(|(t, u)| (t.as_str().to_owned(), json!({ "count": u.count, "bytes": u.bytes, "human": human_size(u.bytes) })))
-            .collect::<serde_json::Map<_, _>>(),
-        "alert_level": level.as_str(),
-        "last_checked_level": disk.level.as_str(),
-        "automatic_paused": disk.automatic_paused,
-        "thresholds": {
-            "warn_percent": alerts.warn_percent,
-            "error_percent": alerts.error_percent,
-            "critical_percent": alerts.critical_percent,
+            .map(|(t, u)| {
+                let usage = TypeUsage {
+                    count: u.count,
+                    bytes: u.bytes,
+                    human: human_size(u.bytes),
+                };
+                (t.as_str().to_owned(), usage)
+            })
+            .collect(),
+        alert_level: Level::for_percent(usage.used_percent, alerts),
+        last_checked_level: disk.level,
+        automatic_paused: disk.automatic_paused,
+        thresholds: Thresholds {
+            warn_percent: alerts.warn_percent,
+            error_percent: alerts.error_percent,
+            critical_percent: alerts.critical_percent,
         },
-    })))
+    }))
 }

@@ -1,33 +1,54 @@
 //! Integrity verification of backups (SPEC §4, §8): ask for one (202, the
 //! worker runs the five checks), read a backup's history, or verify them
-//! all. A backup is never verified twice at once: asking while it is being
+//! all (`verify_all.rs`, routed here). A backup is never verified twice at once: asking while it is being
 //! verified answers 202 with the running verification's `check_id`.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::Json as JsonResponse;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json as JsonResponse, Router};
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Begun, CatalogError, CreatedBy};
+use nexus_shared::catalog::{
+    AuditEntry, AuditResult, AuditSource, Begun, CatalogError, CreatedBy, VerificationStatus,
+};
 use nexus_shared::domain::BackupId;
 use nexus_shared::engine::verify::VerifyReport;
 use nexus_shared::queue::Job;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::views::{BackupView, VerificationView, local_time};
+use super::params::BackupIdParam;
+use super::verify_all;
+use super::views::{BackupView, VerificationView};
 use crate::auth::AuthUser;
-use crate::error::ApiError;
-use crate::extract::Query;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/backups/verify-all", post(verify_all))
-        .route("/backups/{id}/verify", post(verify))
-        .route("/backups/{id}/verifications", get(history))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(verify_all::verify_all))
+        .routes(routes!(verify))
+        .routes(routes!(history))
+}
+
+/// A verification accepted for the worker, or the one already running.
+#[derive(Serialize, ToSchema)]
+struct VerifyAccepted {
+    check_id: String,
+    backup_id: String,
+    /// `in_progress`.
+    status: VerificationStatus,
+}
+
+/// A backup's verifications, newest first.
+#[derive(Serialize, ToSchema)]
+struct History {
+    backup_id: String,
+    verifications: Vec<VerificationView>,
 }
 
 pub(super) fn parse_id(id: &str) -> Result<BackupId, ApiError> {
@@ -84,11 +105,29 @@ pub(super) async fn admit_operator(
     Ok((audit, parse_id(id)?))
 }
 
-/// `POST /api/v1/backups/{id}/verify` → 202
-/// `{"check_id", "backup_id", "status": "in_progress"}`. While the backup
-/// is being verified already, the same 202 with that verification's id.
-/// 400 `invalid_backup_id`, 403 for a viewer, 404 `backup_not_found`,
-/// 409 `backup_not_verifiable` for a backup that did not succeed.
+/// Verify a backup: the five integrity checks
+///
+/// Answers 202; the worker runs `file_exists`, `file_size`, `checksum`,
+/// `decompress` and `sqlite_integrity`. While the backup is being verified
+/// already, the same 202 with that verification's `check_id`. Follow it
+/// with `GET /api/v1/backups/{id}/verifications`.
+#[utoipa::path(
+    post,
+    path = "/backups/{id}/verify",
+    operation_id = "verify_backup",
+    tag = "verification",
+    params(BackupIdParam),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("operator"))),
+    responses(
+        (status = 202, description = "Accepted, or already running", body = VerifyAccepted,
+            headers(("Location" = String, description = "`/api/v1/backups/{id}/verifications`"))),
+        (status = 400, description = "`invalid_backup_id`", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+        (status = 409, description = "`backup_not_verifiable`: the backup did not succeed", body = ErrorBody),
+        (status = 503, description = "`queue_unavailable`", body = ErrorBody),
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -138,11 +177,11 @@ async fn verify(
             header::LOCATION,
             format!("/api/v1/backups/{id}/verifications"),
         )],
-        JsonResponse(json!({
-            "check_id": verification.check_id,
-            "backup_id": id.to_string(),
-            "status": verification.status,
-        })),
+        JsonResponse(VerifyAccepted {
+            check_id: verification.check_id,
+            backup_id: id.to_string(),
+            status: verification.status,
+        }),
     ))
 }
 
@@ -172,10 +211,15 @@ async fn enqueue(state: &AppState, check_id: &str, id: &BackupId) -> Result<(), 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// Verifications to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     offset: Option<String>,
 }
 
@@ -199,14 +243,27 @@ impl HistoryQuery {
     }
 }
 
-/// `GET /api/v1/backups/{id}/verifications?limit=&offset=` → 200
-/// `{"backup_id", "verifications": [<verification>…]}`, newest first.
+/// A backup's verifications, newest first
+#[utoipa::path(
+    get,
+    path = "/backups/{id}/verifications",
+    operation_id = "list_verifications",
+    tag = "verification",
+    params(BackupIdParam, HistoryQuery),
+    security(("bearer" = [])),
+    extensions(("x-required-role" = json!("viewer"))),
+    responses(
+        (status = 200, description = "The backup's verifications", body = History),
+        (status = 400, description = "`invalid_backup_id`; `invalid_parameter`: `details.parameter` names it; `invalid_request`: an unknown parameter", body = ErrorBody),
+        (status = 404, description = "`backup_not_found`", body = ErrorBody),
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     _user: AuthUser,
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> Result<JsonResponse<Value>, ApiError> {
+) -> Result<JsonResponse<History>, ApiError> {
     let id = parse_id(&id)?;
     let (limit, offset) = query.parse()?;
     let verifications = state
@@ -224,49 +281,10 @@ async fn history(
         .into_iter()
         .map(|v| VerificationView::new(v, tz))
         .collect();
-    Ok(JsonResponse(json!({
-        "backup_id": id.to_string(),
-        "verifications": views,
-    })))
-}
-
-/// `POST /api/v1/backups/verify-all` → 202
-/// `{"job_id", "status": "in_progress", "requested_by", "requested_at"}`.
-/// One job verifies every successful backup in turn (one decompressed copy
-/// at a time), recording each result as a verification of that backup
-/// with `requested_by` this user: follow them with
-/// `GET /api/v1/backups/{id}/verifications`.
-async fn verify_all(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "backup.verify_all");
-    require_operator(&state, &user, &audit).await?;
-    let requested_at = chrono::Utc::now();
-    let job = Job::VerifyAll {
-        requested_by: user.username.clone(),
-    };
-    let job_id = state.queue.push(job, None).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot enqueue verify-all");
-        ApiError::QueueUnavailable
-    })?;
-    let entry = AuditEntry {
-        result: AuditResult::Accepted,
-        ..audit
-    }
-    .detail(format!("job {job_id}"));
-    state.catalog(move |c| c.append_audit(&entry)).await?;
-    tracing::info!(%job_id, user = %user.username, "verify-all accepted");
-    Ok((
-        StatusCode::ACCEPTED,
-        JsonResponse(json!({
-            "job_id": job_id,
-            "status": "in_progress",
-            "requested_by": { "id": user.id, "username": user.username },
-            "requested_at": local_time(requested_at, state.settings.tz()),
-        })),
-    ))
+    Ok(JsonResponse(History {
+        backup_id: id.to_string(),
+        verifications: views,
+    }))
 }
 
 /// Fills each view's `last_verification` with its backup's last finished

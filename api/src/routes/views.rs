@@ -1,34 +1,50 @@
 //! JSON shapes of the API (SPEC §8), with times in the configured timezone.
 
 use chrono_tz::Tz;
-use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification};
+use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification, VerificationStatus};
+use nexus_shared::domain::{BackupStatus, BackupType, Phase};
 use nexus_shared::engine::verify::CheckResult;
-use nexus_shared::offsite::view::{CopiesView, LocalCopyView};
+use nexus_shared::offsite::view::{CopiesView, CopyLocation, LocalCopyView};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// RFC 3339 with the configured zone's offset, e.g. `2026-01-31T14:30:25+09:00`.
 pub use nexus_shared::catalog::format_local as local_time;
 
-#[derive(Serialize)]
+/// A backup (SPEC §8). Times are RFC 3339 with the configured zone's offset.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Backup)]
 pub struct BackupView {
+    #[schema(example = "BKP-20260131-143025-manual")]
     pub backup_id: String,
+    #[schema(value_type = BackupType)]
     pub backup_type: &'static str,
+    #[schema(value_type = BackupStatus)]
     pub status: &'static str,
+    #[schema(value_type = Phase)]
     pub phase: &'static str,
+    #[schema(maximum = 100)]
     pub progress_percent: u8,
     pub description: Option<String>,
+    /// The backup file (`.db.gz`), absolute.
     pub file_path: String,
+    /// Bytes of the compressed file, once written.
     pub file_size: Option<u64>,
+    /// Bytes of the database snapshot before compression.
     pub original_size: Option<u64>,
+    /// `sha256:<hex>` of the compressed file.
+    #[schema(pattern = "^sha256:[0-9a-f]{64}$")]
     pub checksum: Option<String>,
     pub created_by: CreatedBy,
     pub started_at: String,
     pub completed_at: Option<String>,
+    /// Why the backup failed; `null` unless it did.
     pub error: Option<ErrorInfo>,
     /// The last finished verification; filled by `verifications::attach_last`.
     pub last_verification: Option<VerificationView>,
     /// Where the backup's copies are: `local`, `offsite`, `both` or `none`;
     /// filled by `offsite::attach_copies`. (An addition to SPEC §8.)
+    #[schema(value_type = CopyLocation)]
     pub location: &'static str,
     pub copies: CopiesView,
 }
@@ -60,11 +76,15 @@ impl BackupView {
 
 /// One verification of a backup: `status` is `in_progress`, `pass` or
 /// `fail`; `checks` holds the five results once it has finished.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Verification)]
 pub struct VerificationView {
     pub check_id: String,
     pub backup_id: String,
+    #[schema(value_type = VerificationStatus)]
     pub status: &'static str,
+    /// `file_exists`, `file_size`, `checksum`, `decompress`,
+    /// `sqlite_integrity`, in that order; empty while in progress.
     pub checks: Vec<CheckResult>,
     pub requested_by: CreatedBy,
     pub started_at: String,

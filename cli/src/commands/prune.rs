@@ -29,7 +29,11 @@ pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
         let expired = preview(&env.catalog, &env.settings, now, &PRUNED_TYPES)
             .map_err(anyhow::Error::from)?;
         if args.json {
-            crate::json::print(&preview_document(&expired, &env.settings, now));
+            crate::json::print(&serde_json::json!(preview_document(
+                &expired,
+                &env.settings,
+                now
+            )));
             return Ok(());
         }
         for e in &expired {

@@ -9,6 +9,11 @@ use crate::settings::AlertSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = DiskLevel)
+)]
 pub enum Level {
     Ok,
     Warn,

@@ -13,12 +13,15 @@ use crate::domain::{BackupId, BackupStatus, BackupType, Phase};
 
 /// Who asked for a backup: a user, or the scheduler (no user id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedBy {
     pub id: Option<i64>,
     pub username: String,
 }
 
+/// Why a backup or a restore failed: a snake_case `code` and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorInfo {
     pub code: String,
     pub message: String,

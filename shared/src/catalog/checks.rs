@@ -26,6 +26,7 @@ const ENQUEUE_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VerificationStatus {
     InProgress,
     Pass,

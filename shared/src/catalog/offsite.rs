@@ -16,6 +16,7 @@ use crate::retention::BackupSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OffsiteState {
     Uploading,
     Stored,
@@ -81,6 +82,11 @@ pub struct OffsiteCopy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = OffsiteCheckResult)
+)]
 pub enum CheckResult {
     Pass,
     Fail,

@@ -69,6 +69,11 @@ impl<'de> Deserialize<'de> for RestoreId {
 
 /// The steps of a restore, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(rename_all = "snake_case")
+)]
 pub enum RestorePhase {
     Queued,
     Verify,

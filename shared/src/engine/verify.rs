@@ -36,6 +36,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The five checks, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CheckName {
     FileExists,
     FileSize,
@@ -74,6 +75,7 @@ impl fmt::Display for CheckName {
 /// earlier check failed (no file to read, nothing decompressed to check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CheckStatus {
     Pass,
     Fail,
@@ -81,6 +83,7 @@ pub enum CheckStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub name: CheckName,
     pub status: CheckStatus,

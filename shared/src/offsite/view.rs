@@ -11,23 +11,28 @@ use crate::domain::BackupStatus;
 
 /// The local file and the offsite copy of a backup.
 #[derive(Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CopiesView {
     pub local: LocalCopyView,
     pub offsite: Option<OffsiteView>,
 }
 
 #[derive(Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalCopyView {
     /// `present`, `missing` (a successful backup whose file is gone) or
     /// `none` (nothing was written: the backup did not succeed).
+    #[cfg_attr(feature = "openapi", schema(value_type = LocalCopyState))]
     pub state: &'static str,
     pub path: String,
 }
 
 /// An offsite copy: `state` is `uploading`, `stored`, `failed` or `deleting`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OffsiteView {
     pub backup_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = OffsiteState))]
     pub state: &'static str,
     /// `s3://<bucket>/<key>`.
     pub location: String,
@@ -61,6 +66,27 @@ impl OffsiteView {
             check_detail: c.check_detail,
         }
     }
+}
+
+/// The values of [`LocalCopyView::state`], for the API's document.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum LocalCopyState {
+    Present,
+    Missing,
+    None,
+}
+
+/// The values of [`CopiesView::location`], for the API's document.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum CopyLocation {
+    Local,
+    Offsite,
+    Both,
+    None,
 }
 
 impl LocalCopyView {

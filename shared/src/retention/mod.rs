@@ -27,6 +27,7 @@ use crate::domain::{BackupId, BackupStatus, BackupType};
 /// The `[retention]` section of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionSettings {
     pub daily_days: u32,
     pub weekly_days: u32,

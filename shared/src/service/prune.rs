@@ -29,33 +29,64 @@ pub fn preview(
 }
 
 /// The dry run as the API and the CLI show it: what would go, and why.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrunePreview {
+    /// Always `true`: nothing was deleted.
+    pub dry_run: bool,
+    pub checked_at: String,
+    pub retention: crate::retention::RetentionSettings,
+    /// Oldest first.
+    pub would_delete: Vec<PruneCandidate>,
+}
+
+/// A backup the prune would delete.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PruneCandidate {
+    pub backup_id: String,
+    pub backup_type: BackupType,
+    pub status: crate::domain::BackupStatus,
+    pub started_at: String,
+    pub file_path: String,
+    /// The period it is older than, e.g. `7 days` or `12 months`.
+    pub retention: String,
+    /// Backups of its type started before this have expired.
+    pub expired_before: String,
+}
+
+/// The dry run of a prune at `now` that would delete `expired`.
 pub fn preview_document(
     expired: &[Expired],
     settings: &Settings,
     now: DateTime<Utc>,
-) -> serde_json::Value {
+) -> PrunePreview {
     let tz = settings.tz();
-    let would_delete: Vec<serde_json::Value> = expired
+    let would_delete = expired
         .iter()
         .map(|e| {
             let id = &e.record.id;
-            serde_json::json!({
-                "backup_id": id.to_string(),
-                "backup_type": id.backup_type(),
-                "status": e.record.status,
-                "started_at": format_local(e.record.started_at, tz),
-                "file_path": settings.backup_root.join(id.relative_path()).display().to_string(),
-                "retention": e.period.to_string(),
-                "expired_before": format_local(e.cutoff, tz),
-            })
+            PruneCandidate {
+                backup_id: id.to_string(),
+                backup_type: id.backup_type(),
+                status: e.record.status,
+                started_at: format_local(e.record.started_at, tz),
+                file_path: settings
+                    .backup_root
+                    .join(id.relative_path())
+                    .display()
+                    .to_string(),
+                retention: e.period.to_string(),
+                expired_before: format_local(e.cutoff, tz),
+            }
         })
         .collect();
-    serde_json::json!({
-        "dry_run": true,
-        "checked_at": format_local(now, tz),
-        "retention": settings.retention,
-        "would_delete": would_delete,
-    })
+    PrunePreview {
+        dry_run: true,
+        checked_at: format_local(now, tz),
+        retention: settings.retention.clone(),
+        would_delete,
+    }
 }
 
 /// What a prune did.
