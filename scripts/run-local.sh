@@ -39,6 +39,8 @@ Nexus Backup is running.
   API:     $url/api/v1
   Web UI:  $url/views/backup.html
   Health:  $url/healthz
+  API document: $url/api/v1/openapi.json
+  Metrics: $url/metrics (a user's token, or NEXUS_METRICS_TOKEN)
 Log in as '${NEXUS_ADMIN_USER:-admin}'. On the first start the password is printed above
 (only once); later starts reuse it. Forgot it? Stop, then run:
   $bin/nexus-backup create-admin --reset
