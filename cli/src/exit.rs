@@ -1,6 +1,7 @@
 //! Exit codes, in one place (guide appendix B, then our own).
 
 use nexus_shared::engine::EngineError;
+use nexus_shared::engine::restore::RestoreError;
 
 pub const DISK_SPACE: i32 = 1;
 pub const DATABASE_MISSING: i32 = 2;
@@ -41,6 +42,16 @@ pub fn code_for(error_code: &str) -> i32 {
         "database_not_found" => DATABASE_MISSING,
         "integrity_check_failed" | "database_corrupt" => INTEGRITY,
         "permission_denied" => PERMISSION,
+        _ => FAILURE,
+    }
+}
+
+/// The exit code for a restore to a path that failed: 3 when the backup
+/// fails its checks.
+pub fn code_for_restore(e: &RestoreError) -> i32 {
+    match e {
+        RestoreError::ChecksumMismatch { .. } | RestoreError::BackupCorrupt { .. } => INTEGRITY,
+        RestoreError::Engine(e) => code_for(e.code()),
         _ => FAILURE,
     }
 }

@@ -2,13 +2,14 @@
 //! Nexus Backup's shared crate: domain types, settings, the catalog store,
 //! the backup engine and the job queue.
 
+pub use nexus_domain as domain;
+pub use nexus_engine as engine;
+pub use nexus_engine::fsutil;
+
 pub mod alert;
 pub mod catalog;
 pub mod crypto;
 pub mod demo;
-pub mod domain;
-pub mod engine;
-pub mod fsutil;
 pub mod offsite;
 pub mod password;
 pub mod queue;

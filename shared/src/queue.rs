@@ -26,7 +26,7 @@ pub enum Job {
     },
     /// Runs the integrity check `check_id` the API recorded for `backup_id`.
     Verify {
-        check_id: String,
+        check_id: crate::domain::CheckId,
         backup_id: BackupId,
     },
     /// Verifies every successful backup, one after another (SPEC §4).
@@ -46,7 +46,7 @@ pub enum Job {
     },
     /// Runs the restore the API recorded (SPEC §6), with its safety backup.
     Restore {
-        restore_id: crate::catalog::RestoreId,
+        restore_id: crate::domain::RestoreId,
     },
     /// Mail an alert to the operators.
     Alert {

@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use nexus_shared::catalog::{
-    Begun, Catalog, Claim, Completed, CreatedBy, NewBackup, VerificationStatus,
-};
-use nexus_shared::domain::{BackupId, BackupStatus, BackupType};
+use nexus_shared::catalog::{Begun, Catalog, Claim, Completed, NewBackup, VerificationStatus};
+use nexus_shared::domain::{BackupId, BackupStatus, BackupType, Checksum, CreatedBy};
 use nexus_shared::engine::verify::VerifyReport;
 use tempfile::TempDir;
 
@@ -41,8 +39,8 @@ fn backup(catalog: &Catalog, dir: &TempDir, finished: bool) -> BackupId {
         let done = Completed {
             file_size: 1,
             original_size: 1,
-            checksum: "sha256:00".into(),
-            raw_checksum: "sha256:00".into(),
+            checksum: Checksum::from_digest([0u8; 32]),
+            raw_checksum: Checksum::from_digest([0u8; 32]),
         };
         assert!(catalog.mark_success(&record.id, "test", &done).unwrap());
     }
@@ -69,7 +67,7 @@ fn asking_again_while_a_verification_runs_returns_the_running_one() {
         other => panic!("{other:?}"),
     }
     assert_eq!(first.status, VerificationStatus::InProgress);
-    assert!(first.check_id.starts_with("CHK-"));
+    assert!(first.check_id.as_str().starts_with("CHK-"));
     assert_eq!(catalog.list_verifications(&id, 10, 0).unwrap().len(), 1);
 }
 

@@ -30,7 +30,7 @@ fn grow_database(db: &Path, mb: usize) {
 fn watch_final_names(
     dir: PathBuf,
     stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<(PathBuf, String)>> {
+) -> std::thread::JoinHandle<Vec<(PathBuf, nexus_shared::domain::Checksum)>> {
     std::thread::spawn(move || {
         let mut first_sightings = Vec::new();
         while !stop.load(Ordering::SeqCst) {

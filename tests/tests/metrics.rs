@@ -188,8 +188,8 @@ fn the_scrape_tells_what_the_catalog_and_the_queue_hold() {
 #[test]
 fn the_figures_come_from_the_catalog_whoever_wrote_them() {
     let app = app_with_metrics_token().without_worker().spawn();
-    let critical = nexus_shared::alert::disk::DiskState {
-        level: nexus_shared::alert::disk::Level::Critical,
+    let critical = nexus_shared::domain::DiskState {
+        level: nexus_shared::domain::DiskLevel::Critical,
         automatic_paused: true,
         last_notified_at: None,
     };

@@ -12,8 +12,9 @@ use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::smtp::SmtpSink;
 use nexus_e2e::tmpfs::Tmpfs;
 use nexus_e2e::{TestApp, integrity, run_tool};
-use nexus_shared::catalog::{CreatedBy, ErrorInfo, LIVE_DATABASE, NewBackup};
+use nexus_shared::catalog::{LIVE_DATABASE, NewBackup};
 use nexus_shared::domain::{BackupType, Phase, Role};
+use nexus_shared::domain::{CreatedBy, ErrorInfo};
 use nexus_shared::settings::Settings;
 use serde_json::{Value, json};
 

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::{TestApp, TestAppBuilder};
-use nexus_shared::catalog::{Completed, CreatedBy, NewBackup};
+use nexus_shared::catalog::{Completed, NewBackup};
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupId, BackupType};
 use nexus_shared::engine::manifest::manifest_path;
 use serde_json::Value;
@@ -147,8 +148,8 @@ pub fn seed_backup(app: &TestApp, backup_type: BackupType, started_at: DateTime<
     let done = Completed {
         file_size: 4,
         original_size: 4,
-        checksum: "sha256:seed".into(),
-        raw_checksum: "sha256:seed".into(),
+        checksum: nexus_shared::domain::Checksum::from_digest([0x5e; 32]),
+        raw_checksum: nexus_shared::domain::Checksum::from_digest([0x5e; 32]),
     };
     assert!(catalog.mark_success(&id, "seed", &done).unwrap());
     let file = app.backup_root().join(id.relative_path());

@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, BackupRecord, ErrorInfo};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, BackupRecord};
+use nexus_shared::domain::ErrorInfo;
 use nexus_shared::queue::Job;
 use tokio::sync::watch;
 

@@ -14,8 +14,8 @@ use std::fmt;
 
 mod families;
 
-use nexus_shared::alert::disk::Level;
 use nexus_shared::catalog::Figures;
+use nexus_shared::domain::DiskLevel;
 use nexus_shared::domain::{BackupStatus, BackupType};
 use nexus_shared::queue::JobCount;
 use prometheus_client::collector::Collector;
@@ -47,12 +47,12 @@ pub fn render(scrape: Scrape) -> String {
 }
 
 /// `nexus_backup_storage_level`'s value for each level.
-pub fn level_value(level: Level) -> i64 {
+pub fn level_value(level: DiskLevel) -> i64 {
     match level {
-        Level::Ok => 0,
-        Level::Warn => 1,
-        Level::Error => 2,
-        Level::Critical => 3,
+        DiskLevel::Ok => 0,
+        DiskLevel::Warn => 1,
+        DiskLevel::Error => 2,
+        DiskLevel::Critical => 3,
     }
 }
 

@@ -8,10 +8,9 @@ use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, CatalogError, CreatedBy, ErrorInfo, NewRestore, RestoreId,
-};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, CatalogError, NewRestore};
 use nexus_shared::domain::{BackupId, BackupStatus};
+use nexus_shared::domain::{CreatedBy, ErrorInfo, RestoreId};
 use nexus_shared::engine::preflight;
 use nexus_shared::queue::Job;
 use serde::{Deserialize, Serialize};

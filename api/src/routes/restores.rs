@@ -8,10 +8,9 @@
 use axum::Json as JsonResponse;
 use axum::extract::State;
 use chrono_tz::Tz;
-use nexus_shared::catalog::{
-    CatalogError, CreatedBy, ErrorInfo, RestoreId, RestorePhase, RestoreRecord,
-};
+use nexus_shared::catalog::{CatalogError, RestorePhase, RestoreRecord};
 use nexus_shared::domain::BackupStatus;
+use nexus_shared::domain::{CreatedBy, ErrorInfo, RestoreId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_shared::alert::disk::Level;
+use nexus_shared::alert::disk::level_for;
 use nexus_shared::domain::BackupType;
 use nexus_shared::fsutil::{self, DiskUsage, human_size};
 use nexus_shared::queue::Job;
@@ -51,9 +51,9 @@ struct Storage {
     #[schema(value_type = BTreeMap<BackupType, TypeUsage>)]
     by_type: BTreeMap<String, TypeUsage>,
     /// The level `used_percent` is at now.
-    alert_level: Level,
+    alert_level: nexus_shared::domain::DiskLevel,
     /// The level of the last disk check, which alerts and pauses.
-    last_checked_level: Level,
+    last_checked_level: nexus_shared::domain::DiskLevel,
     /// Automatic backups are paused (the CRITICAL level, guide §7.3).
     automatic_paused: bool,
     thresholds: Thresholds,
@@ -166,7 +166,7 @@ async fn storage(
                 (t.as_str().to_owned(), usage)
             })
             .collect(),
-        alert_level: Level::for_percent(usage.used_percent, alerts),
+        alert_level: level_for(usage.used_percent, alerts),
         last_checked_level: disk.level,
         automatic_paused: disk.automatic_paused,
         thresholds: Thresholds {

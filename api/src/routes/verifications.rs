@@ -10,9 +10,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, Begun, CatalogError, CreatedBy, VerificationStatus,
+    AuditEntry, AuditResult, AuditSource, Begun, CatalogError, VerificationStatus,
 };
-use nexus_shared::domain::BackupId;
+use nexus_shared::domain::CreatedBy;
+use nexus_shared::domain::{BackupId, CheckId};
 use nexus_shared::engine::verify::VerifyReport;
 use nexus_shared::queue::Job;
 use serde::{Deserialize, Serialize};
@@ -149,7 +150,7 @@ async fn verify(
     let (verification, detail) = match begun {
         Begun::Started(v) => {
             enqueue(&state, &v.check_id, &id).await?;
-            let detail = v.check_id.clone();
+            let detail = v.check_id.to_string();
             (v, detail)
         }
         Begun::AlreadyRunning(v) => {
@@ -178,7 +179,7 @@ async fn verify(
             format!("/api/v1/backups/{id}/verifications"),
         )],
         JsonResponse(VerifyAccepted {
-            check_id: verification.check_id,
+            check_id: verification.check_id.to_string(),
             backup_id: id.to_string(),
             status: verification.status,
         }),
@@ -187,12 +188,12 @@ async fn verify(
 
 /// Hands a new verification to the worker; if the queue refuses, the
 /// verification is closed as failed so that it does not stay in progress.
-async fn enqueue(state: &AppState, check_id: &str, id: &BackupId) -> Result<(), ApiError> {
+async fn enqueue(state: &AppState, check_id: &CheckId, id: &BackupId) -> Result<(), ApiError> {
     let job = Job::Verify {
-        check_id: check_id.to_owned(),
+        check_id: check_id.clone(),
         backup_id: id.clone(),
     };
-    let check_id = check_id.to_owned();
+    let check_id = check_id.clone();
     match state.queue.push(job, None).await {
         Ok(job_id) => {
             state

@@ -1,9 +1,10 @@
 //! JSON shapes of the API (SPEC §8), with times in the configured timezone.
 
 use chrono_tz::Tz;
-use nexus_shared::catalog::{BackupRecord, CreatedBy, ErrorInfo, Verification, VerificationStatus};
+use nexus_shared::catalog::{BackupRecord, Verification, VerificationStatus};
+use nexus_shared::domain::CheckResult;
 use nexus_shared::domain::{BackupStatus, BackupType, Phase};
-use nexus_shared::engine::verify::CheckResult;
+use nexus_shared::domain::{CreatedBy, ErrorInfo};
 use nexus_shared::offsite::view::{CopiesView, CopyLocation, LocalCopyView};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -64,7 +65,7 @@ impl BackupView {
             file_path: backup_root.join(&r.file_path).display().to_string(),
             file_size: r.file_size,
             original_size: r.original_size,
-            checksum: r.checksum,
+            checksum: r.checksum.as_ref().map(ToString::to_string),
             created_by: r.created_by,
             started_at: local_time(r.started_at, tz),
             completed_at: r.completed_at.map(|t| local_time(t, tz)),
@@ -95,7 +96,7 @@ pub struct VerificationView {
 impl VerificationView {
     pub fn new(v: Verification, tz: Tz) -> Self {
         VerificationView {
-            check_id: v.check_id,
+            check_id: v.check_id.to_string(),
             backup_id: v.backup_id.to_string(),
             status: v.status.as_str(),
             checks: v.checks,

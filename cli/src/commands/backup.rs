@@ -6,7 +6,8 @@
 mod follow;
 
 use chrono::Utc;
-use nexus_shared::catalog::{AuditResult, BackupRecord, CreatedBy, NewBackup};
+use nexus_shared::catalog::{AuditResult, BackupRecord, NewBackup};
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupStatus, BackupType};
 use nexus_shared::engine::preflight;
 use nexus_shared::fsutil::human_size;
@@ -145,7 +146,7 @@ fn finish(env: &Env, record: &BackupRecord, log: Log, json: bool) -> Result<(), 
             ));
             log.line(format!(
                 "Checksum: {}",
-                record.checksum.as_deref().unwrap_or("-")
+                record.checksum.as_ref().map_or("-", |c| c.as_str())
             ));
             Ok(())
         }

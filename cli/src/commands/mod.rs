@@ -15,8 +15,10 @@ mod verify;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Catalog, CreatedBy};
+use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, Catalog, CatalogError};
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::queue::Queue;
+use nexus_shared::runner::Outcome;
 use nexus_shared::settings::{DEFAULT_CONFIG_TOML, Settings};
 
 use crate::exit::{CliError, EXIT_CODES_HELP};
@@ -116,6 +118,31 @@ impl Env {
             .await
             .map(|_| ())
             .map_err(|e| format!("Warning: cannot enqueue the failure alert: {e}"))
+    }
+
+    /// Runs a runner in this process until no other runner holds its
+    /// record (a dead worker's lease expires), and queues the alert of a
+    /// failed run for the next worker to mail (a failure to queue is a
+    /// warning, given to `warn`).
+    pub async fn run_here<T>(
+        &self,
+        run: impl Fn() -> Result<Outcome<T>, CatalogError>,
+        warn: impl Fn(String),
+    ) -> Result<Outcome<T>, CliError> {
+        loop {
+            match tokio::task::block_in_place(&run).map_err(anyhow::Error::from)? {
+                Outcome::HeldElsewhere { .. } => {
+                    tokio::time::sleep(self.settings.lease_ttl() / 3).await;
+                }
+                Outcome::Failed(failure) => {
+                    if let Err(warning) = self.queue_alert(failure.alert.clone()).await {
+                        warn(warning);
+                    }
+                    return Ok(Outcome::Failed(failure));
+                }
+                other => return Ok(other),
+            }
+        }
     }
 
     /// Whether a worker has beaten its heart lately.

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 
 use nexus_shared::catalog::AuditResult;
 use nexus_shared::domain::BackupStatus;
-use nexus_shared::engine::restore::{Expected, restore_to_path};
+use nexus_shared::engine::restore::restore_to_path;
 use nexus_shared::fsutil::human_size;
 
 use super::show::parse_id;
 use super::{Env, blocking, cli_audit};
-use crate::exit::{CliError, FAILURE};
+use crate::exit::{self, CliError, FAILURE};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -71,27 +71,15 @@ async fn to_path(
     record: nexus_shared::catalog::BackupRecord,
     dest: PathBuf,
 ) -> Result<(), CliError> {
-    let Some(checksum) = record.checksum.clone() else {
+    let Some(expected) = record.expected() else {
         return Err(CliError::new(
             FAILURE,
             format!("Error: backup {} has no checksum", record.id),
         ));
     };
     let file = env.settings.backup_root.join(&record.file_path);
-    let (raw, original_size, target) = (
-        record.raw_checksum.clone(),
-        record.original_size,
-        dest.clone(),
-    );
-    let outcome = blocking(move || {
-        let expected = Expected {
-            checksum: &checksum,
-            raw_checksum: raw.as_deref(),
-            original_size,
-        };
-        restore_to_path(&file, &expected, &target)
-    })
-    .await?;
+    let target = dest.clone();
+    let outcome = blocking(move || restore_to_path(&file, &expected, &target)).await?;
     let (result, detail) = match &outcome {
         Ok(restored) => (
             AuditResult::Success,
@@ -117,7 +105,7 @@ async fn to_path(
             Ok(())
         }
         Err(e) => Err(CliError::new(
-            e.exit_code(),
+            exit::code_for_restore(&e),
             format!("Error: {}: {e}", e.code()),
         )),
     }

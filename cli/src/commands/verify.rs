@@ -9,7 +9,7 @@ mod one;
 
 use nexus_shared::catalog::{BackupFilter, Verification, VerificationStatus};
 use nexus_shared::domain::BackupStatus;
-use nexus_shared::engine::verify::CheckStatus;
+use nexus_shared::domain::CheckStatus;
 use serde_json::json;
 
 use super::Env;

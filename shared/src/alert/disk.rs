@@ -3,102 +3,67 @@
 //! hourly checks never send a storm of mails.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use crate::domain::{DiskLevel, DiskState};
 use crate::settings::AlertSettings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(
-    feature = "openapi",
-    derive(utoipa::ToSchema),
-    schema(as = DiskLevel)
-)]
-pub enum Level {
-    Ok,
-    Warn,
-    Error,
-    Critical,
+/// The level of a filesystem `percent` full under these thresholds.
+pub fn level_for(percent: f64, s: &AlertSettings) -> DiskLevel {
+    if percent >= s.critical_percent {
+        DiskLevel::Critical
+    } else if percent >= s.error_percent {
+        DiskLevel::Error
+    } else if percent >= s.warn_percent {
+        DiskLevel::Warn
+    } else {
+        DiskLevel::Ok
+    }
 }
 
-impl Level {
-    pub fn for_percent(percent: f64, s: &AlertSettings) -> Level {
-        if percent >= s.critical_percent {
-            Level::Critical
-        } else if percent >= s.error_percent {
-            Level::Error
-        } else if percent >= s.warn_percent {
-            Level::Warn
-        } else {
-            Level::Ok
+/// What the alert mails say at each level.
+pub(super) trait LevelTexts {
+    fn subject_prefix_ja(self) -> &'static str;
+    fn advice_ja(self) -> &'static str;
+    fn advice_en(self) -> &'static str;
+}
+
+impl LevelTexts for DiskLevel {
+    fn subject_prefix_ja(self) -> &'static str {
+        match self {
+            DiskLevel::Critical => "【緊急】",
+            DiskLevel::Error => "【エラー】",
+            DiskLevel::Warn => "【警告】",
+            DiskLevel::Ok => "【回復】",
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    fn advice_ja(self) -> &'static str {
         match self {
-            Level::Ok => "ok",
-            Level::Warn => "warn",
-            Level::Error => "error",
-            Level::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Level> {
-        [Level::Ok, Level::Warn, Level::Error, Level::Critical]
-            .into_iter()
-            .find(|l| l.as_str() == s)
-    }
-
-    pub(super) fn subject_prefix_ja(self) -> &'static str {
-        match self {
-            Level::Critical => "【緊急】",
-            Level::Error => "【エラー】",
-            Level::Warn => "【警告】",
-            Level::Ok => "【回復】",
-        }
-    }
-
-    pub(super) fn advice_ja(self) -> &'static str {
-        match self {
-            Level::Critical => {
+            DiskLevel::Critical => {
                 "自動バックアップを一時停止しました。不要なバックアップを削除するか、ストレージを拡張してください。"
             }
-            Level::Error => {
+            DiskLevel::Error => {
                 "古い自動バックアップを削除しました。不要な手動バックアップの削除、またはストレージの拡張を検討してください。"
             }
-            Level::Warn => "不要なバックアップの削除、またはストレージの拡張を計画してください。",
-            Level::Ok => "対応は不要です。",
+            DiskLevel::Warn => {
+                "不要なバックアップの削除、またはストレージの拡張を計画してください。"
+            }
+            DiskLevel::Ok => "対応は不要です。",
         }
     }
 
-    pub(super) fn advice_en(self) -> &'static str {
+    fn advice_en(self) -> &'static str {
         match self {
-            Level::Critical => {
+            DiskLevel::Critical => {
                 "Automatic backups are paused. Delete backups you no longer need or extend the storage."
             }
-            Level::Error => {
+            DiskLevel::Error => {
                 "Old automatic backups were pruned. Consider deleting manual backups you no longer need, or extending the storage."
             }
-            Level::Warn => "Plan to delete backups you no longer need, or to extend the storage.",
-            Level::Ok => "Nothing to do.",
-        }
-    }
-}
-
-/// What the last check left behind (kept in the catalog across restarts).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiskState {
-    pub level: Level,
-    pub automatic_paused: bool,
-    pub last_notified_at: Option<DateTime<Utc>>,
-}
-
-impl Default for DiskState {
-    fn default() -> Self {
-        DiskState {
-            level: Level::Ok,
-            automatic_paused: false,
-            last_notified_at: None,
+            DiskLevel::Warn => {
+                "Plan to delete backups you no longer need, or to extend the storage."
+            }
+            DiskLevel::Ok => "Nothing to do.",
         }
     }
 }
@@ -119,25 +84,25 @@ pub fn decide(
     now: DateTime<Utc>,
     s: &AlertSettings,
 ) -> Decision {
-    let level = Level::for_percent(used_percent, s);
+    let level = level_for(used_percent, s);
     let changed = level != previous.level;
-    let reminder_due = level != Level::Ok
+    let reminder_due = level != DiskLevel::Ok
         && previous
             .last_notified_at
             .is_none_or(|t| now - t >= chrono::Duration::hours(s.reminder_hours as i64));
     let notify = if changed {
         // Falling back to OK from WARN is not worth a mail; from worse it is.
-        (level != Level::Ok || previous.level >= Level::Error).then_some(false)
+        (level != DiskLevel::Ok || previous.level >= DiskLevel::Error).then_some(false)
     } else if reminder_due {
         Some(true)
     } else {
         None
     };
     let automatic_paused = match level {
-        Level::Critical => true,
+        DiskLevel::Critical => true,
         _ => previous.automatic_paused && used_percent >= s.resume_percent,
     };
-    let prune_to_percent = (changed && level >= Level::Error).then_some(s.prune_target_percent);
+    let prune_to_percent = (changed && level >= DiskLevel::Error).then_some(s.prune_target_percent);
     Decision {
         state: DiskState {
             level,
@@ -182,10 +147,10 @@ mod tests {
     #[test]
     fn each_threshold_maps_to_its_level() {
         let s = AlertSettings::default();
-        assert_eq!(Level::for_percent(79.9, &s), Level::Ok);
-        assert_eq!(Level::for_percent(80.0, &s), Level::Warn);
-        assert_eq!(Level::for_percent(90.0, &s), Level::Error);
-        assert_eq!(Level::for_percent(95.0, &s), Level::Critical);
+        assert_eq!(level_for(79.9, &s), DiskLevel::Ok);
+        assert_eq!(level_for(80.0, &s), DiskLevel::Warn);
+        assert_eq!(level_for(90.0, &s), DiskLevel::Error);
+        assert_eq!(level_for(95.0, &s), DiskLevel::Critical);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use disk::LevelTexts as _;
+
 /// Something an operator must hear about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -33,7 +35,7 @@ pub enum Alert {
         at: DateTime<Utc>,
     },
     DiskLevel {
-        level: disk::Level,
+        level: crate::domain::DiskLevel,
         used_percent: f64,
         used_bytes: u64,
         total_bytes: u64,
@@ -60,7 +62,7 @@ impl Alert {
     /// The alert for a backup that failed, as its failure was recorded.
     pub fn backup_failed(
         backup_id: &crate::domain::BackupId,
-        error: &crate::catalog::ErrorInfo,
+        error: &crate::domain::ErrorInfo,
     ) -> Alert {
         Alert::BackupFailed {
             backup_id: backup_id.to_string(),

@@ -6,30 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
-use serde::Serialize;
 
 use super::{Catalog, CatalogError, OptionalRow, Result, time};
-use crate::domain::{BackupId, BackupStatus, BackupType, Phase};
-
-/// Who asked for a backup: a user, or the scheduler (no user id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CreatedBy {
-    pub id: Option<i64>,
-    pub username: String,
-}
-
-/// Why a backup or a restore failed: a snake_case `code` and a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ErrorInfo {
-    pub code: String,
-    pub message: String,
-    /// The failure's figures, as the guide's error bodies give them
-    /// (`required_bytes`, `available_bytes`, … for a full disk).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
-}
+use crate::domain::{BackupId, BackupStatus, BackupType, Checksum, CreatedBy, ErrorInfo, Phase};
+use crate::engine::reading::Expected;
 
 #[derive(Debug, Clone)]
 pub struct BackupRecord {
@@ -42,14 +22,27 @@ pub struct BackupRecord {
     pub file_path: PathBuf,
     pub file_size: Option<u64>,
     pub original_size: Option<u64>,
-    pub checksum: Option<String>,
-    pub raw_checksum: Option<String>,
+    pub checksum: Option<Checksum>,
+    pub raw_checksum: Option<Checksum>,
     pub created_by: CreatedBy,
     pub started_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub error: Option<ErrorInfo>,
     pub job_id: Option<String>,
     pub attempts: u32,
+}
+
+impl BackupRecord {
+    /// What the record says the backup file holds; `None` until the
+    /// backup has succeeded (no checksum yet).
+    pub fn expected(&self) -> Option<Expected> {
+        Some(Expected {
+            file_size: self.file_size,
+            checksum: self.checksum.clone()?,
+            original_size: self.original_size,
+            raw_checksum: self.raw_checksum.clone(),
+        })
+    }
 }
 
 pub struct NewBackup {
@@ -64,8 +57,8 @@ pub struct NewBackup {
 pub struct Completed {
     pub file_size: u64,
     pub original_size: u64,
-    pub checksum: String,
-    pub raw_checksum: String,
+    pub checksum: Checksum,
+    pub raw_checksum: Checksum,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -138,8 +131,8 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
             file_path: PathBuf::from(file_path),
             file_size: file_size.map(|n| n as u64),
             original_size: original_size.map(|n| n as u64),
-            checksum,
-            raw_checksum,
+            checksum: parse_checksum(checksum)?,
+            raw_checksum: parse_checksum(raw_checksum)?,
             created_by: CreatedBy {
                 id: by_id,
                 username: by_name,
@@ -372,8 +365,8 @@ impl Catalog {
                 owner,
                 done.file_size as i64,
                 done.original_size as i64,
-                done.checksum,
-                done.raw_checksum,
+                done.checksum.as_str(),
+                done.raw_checksum.as_str(),
                 time::now_text()
             ],
         )?;
@@ -421,4 +414,12 @@ impl Catalog {
             .optional()?
             .is_some())
     }
+}
+
+/// A checksum column, parsed.
+pub(super) fn parse_checksum(text: Option<String>) -> Result<Option<Checksum>> {
+    text.as_deref()
+        .map(Checksum::parse)
+        .transpose()
+        .map_err(|e| CatalogError::Corrupt(format!("checksum: {e}")))
 }

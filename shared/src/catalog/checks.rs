@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Catalog, CatalogError, CreatedBy, OptionalRow, Result, time};
-use crate::domain::{BackupId, BackupStatus};
-use crate::engine::verify::{CheckResult, VerifyReport};
+use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use crate::domain::{BackupId, BackupStatus, CheckId, CheckResult, CreatedBy};
+use crate::engine::verify::VerifyReport;
 
 /// A verification still `in_progress` with no lease and no job after this
 /// long was never enqueued (the API died between its two writes).
@@ -65,8 +65,7 @@ impl FromStr for VerificationStatus {
 /// One verification of a backup.
 #[derive(Debug, Clone)]
 pub struct Verification {
-    /// `CHK-<ulid>`
-    pub check_id: String,
+    pub check_id: CheckId,
     pub backup_id: BackupId,
     pub status: VerificationStatus,
     /// Empty while in progress; the five results once finished.
@@ -150,7 +149,7 @@ fn to_verification(raw: RawRow) -> Result<Verification> {
         checked_at: checked.as_deref().map(time::parse_utc).transpose()?,
         duration_ms: ms.map(|n| n.max(0) as u64),
         job_id,
-        check_id,
+        check_id: CheckId::parse(&check_id).map_err(|e| corrupt("check id", e))?,
     })
 }
 
@@ -158,11 +157,11 @@ fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn get(tx: &Transaction<'_>, check_id: &str) -> Result<Verification> {
+fn get(tx: &Transaction<'_>, check_id: &CheckId) -> Result<Verification> {
     let raw = tx
         .query_row(
             &format!("SELECT {COLUMNS} FROM backup_integrity_checks WHERE check_id = ?1"),
-            [check_id],
+            [check_id.as_str()],
             read_row,
         )
         .found()?;
@@ -172,7 +171,7 @@ fn get(tx: &Transaction<'_>, check_id: &str) -> Result<Verification> {
 /// Records the result of an `in_progress` verification and drops its lease.
 fn finish(
     conn: &rusqlite::Connection,
-    check_id: &str,
+    check_id: &CheckId,
     report: &VerifyReport,
     duration: Duration,
 ) -> Result<bool> {
@@ -187,7 +186,7 @@ fn finish(
          SET status = ?2, checks = ?3, checked_at = ?4, duration_ms = ?5, lease_expires_at = NULL
          WHERE check_id = ?1 AND status = 'in_progress'",
         params![
-            check_id,
+            check_id.as_str(),
             status.as_str(),
             checks,
             time::now_text(),
@@ -250,14 +249,14 @@ impl Catalog {
                 .unwrap_or_default();
             finish(&tx, &running.check_id, &report, elapsed)?;
         }
-        let check_id = format!("CHK-{}", ulid::Ulid::generate());
+        let check_id = CheckId::generate();
         let now = time::now_text();
         tx.execute(
             "INSERT INTO backup_integrity_checks (check_id, backup_id, status, checks,
                  requested_by_id, requested_by_name, started_at, lease_expires_at, created_at)
              VALUES (?1, ?2, 'in_progress', '[]', ?3, ?4, ?5, ?6, ?5)",
             params![
-                check_id,
+                check_id.as_str(),
                 backup_id.to_string(),
                 requested_by.id,
                 requested_by.username,
@@ -271,24 +270,24 @@ impl Catalog {
     }
 
     /// Records the queue job that will run a verification.
-    pub fn set_verification_job(&self, check_id: &str, job_id: &str) -> Result<()> {
+    pub fn set_verification_job(&self, check_id: &CheckId, job_id: &str) -> Result<()> {
         let conn = self.connect()?;
         conn.execute(
             "UPDATE backup_integrity_checks SET job_id = ?2 WHERE check_id = ?1",
-            (check_id, job_id),
+            (check_id.as_str(), job_id),
         )?;
         Ok(())
     }
 
     /// Takes the right to run a recorded verification for `ttl`.
     /// `NotFound` if it is gone (its backup was deleted).
-    pub fn claim_verification(&self, check_id: &str, ttl: Duration) -> Result<Claim> {
+    pub fn claim_verification(&self, check_id: &CheckId, ttl: Duration) -> Result<Claim> {
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (status, lease_expires_at): (String, Option<i64>) = tx
             .query_row(
                 "SELECT status, lease_expires_at FROM backup_integrity_checks WHERE check_id = ?1",
-                [check_id],
+                [check_id.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .found()?;
@@ -301,7 +300,7 @@ impl Catalog {
         }
         tx.execute(
             "UPDATE backup_integrity_checks SET lease_expires_at = ?2 WHERE check_id = ?1",
-            params![check_id, now_millis() + ttl.as_millis() as i64],
+            params![check_id.as_str(), now_millis() + ttl.as_millis() as i64],
         )?;
         let claimed = get(&tx, check_id)?;
         tx.commit()?;
@@ -310,24 +309,24 @@ impl Catalog {
 
     /// Extends the lease of a running verification. False when it is no
     /// longer in progress (finished, abandoned or deleted).
-    pub fn renew_verification(&self, check_id: &str, ttl: Duration) -> Result<bool> {
+    pub fn renew_verification(&self, check_id: &CheckId, ttl: Duration) -> Result<bool> {
         let conn = self.connect()?;
         let updated = conn.execute(
             "UPDATE backup_integrity_checks SET lease_expires_at = ?2
              WHERE check_id = ?1 AND status = 'in_progress'",
-            params![check_id, now_millis() + ttl.as_millis() as i64],
+            params![check_id.as_str(), now_millis() + ttl.as_millis() as i64],
         )?;
         Ok(updated == 1)
     }
 
     /// Records the result: `pass` when every check passed, else `fail`.
     /// False when the verification was no longer in progress.
-    pub fn finish_verification(&self, check_id: &str, report: &VerifyReport) -> Result<bool> {
+    pub fn finish_verification(&self, check_id: &CheckId, report: &VerifyReport) -> Result<bool> {
         let conn = self.connect()?;
         finish(&conn, check_id, report, report.duration)
     }
 
-    pub fn get_verification(&self, check_id: &str) -> Result<Verification> {
+    pub fn get_verification(&self, check_id: &CheckId) -> Result<Verification> {
         let mut conn = self.connect()?;
         let tx = conn.transaction()?;
         get(&tx, check_id)

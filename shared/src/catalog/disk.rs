@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Catalog, CatalogError, Result, time};
-use crate::alert::disk::{DiskState, Level};
 use crate::domain::BackupType;
+use crate::domain::{DiskLevel, DiskState};
 
 /// Bytes and count of successful backups of one type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -92,7 +92,7 @@ pub(super) fn read_disk_state(conn: &Connection) -> Result<DiskState> {
         return Ok(DiskState::default());
     };
     Ok(DiskState {
-        level: Level::parse(&level)
+        level: DiskLevel::parse(&level)
             .ok_or_else(|| CatalogError::Corrupt(format!("disk level {level:?}")))?,
         automatic_paused,
         last_notified_at: notified.as_deref().map(time::parse_utc).transpose()?,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::{Catalog, CatalogError, OffsiteState, Result, time};
-use crate::alert::disk::DiskState;
+use crate::domain::DiskState;
 use crate::domain::{BackupStatus, BackupType};
 
 /// Upper bounds (seconds) of the backup-duration histogram's buckets.

@@ -24,9 +24,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditResult, AuditSource, ChainReport};
-pub use backups::{
-    BackupFilter, BackupRecord, Completed, CreatedBy, ErrorInfo, LeaseOutcome, NewBackup,
-};
+pub use backups::{BackupFilter, BackupRecord, Completed, LeaseOutcome, NewBackup};
 pub use checks::{Begun, Claim, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
 pub use disk::TypeUsage;
@@ -34,8 +32,7 @@ pub use figures::{DURATION_BUCKETS, Durations, Figures, NewestSuccess, Verificat
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
 pub use offsite::{CheckResult as OffsiteCheckResult, OffsiteCopy, OffsiteState, StoredObject};
 pub use restores::{
-    InvalidRestoreId, LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestoreId,
-    RestorePhase, RestoreRecord,
+    LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestorePhase, RestoreRecord,
 };
 pub use schedules::{ScheduleRun, SlotBackup};
 pub use time::{format_local, format_utc, parse_utc};

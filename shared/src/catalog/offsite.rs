@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::backups::parse_checksum;
 use super::{BackupRecord, Catalog, CatalogError, Result, time};
-use crate::domain::{BackupId, BackupStatus};
+use crate::domain::{BackupId, BackupStatus, Checksum};
+use crate::engine::reading::Expected;
 use crate::retention::BackupSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,13 +65,13 @@ pub struct OffsiteCopy {
     pub state: OffsiteState,
     pub object_key: String,
     /// `sha256:<hex>` of the `.db.gz` (as the local record says).
-    pub checksum: String,
-    pub raw_checksum: Option<String>,
+    pub checksum: Checksum,
+    pub raw_checksum: Option<Checksum>,
     pub file_size: u64,
     pub original_size: Option<u64>,
     pub object_size: Option<u64>,
     /// `sha256:<hex>` of the object as stored (ciphertext when encrypted).
-    pub object_checksum: Option<String>,
+    pub object_checksum: Option<Checksum>,
     /// The age recipient the object is encrypted to.
     pub encrypted_to: Option<String>,
     pub attempts: u32,
@@ -78,6 +80,18 @@ pub struct OffsiteCopy {
     pub checked_at: Option<DateTime<Utc>>,
     pub check_result: Option<CheckResult>,
     pub check_detail: Option<String>,
+}
+
+impl OffsiteCopy {
+    /// What the `.db.gz` inside the object must be.
+    pub fn expected(&self) -> Expected {
+        Expected {
+            file_size: Some(self.file_size),
+            checksum: self.checksum.clone(),
+            original_size: self.original_size,
+            raw_checksum: self.raw_checksum.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,7 +119,7 @@ impl CheckResult {
 #[derive(Debug, Clone)]
 pub struct StoredObject {
     pub object_size: u64,
-    pub object_checksum: String,
+    pub object_checksum: Checksum,
     pub encrypted_to: Option<String>,
 }
 
@@ -130,12 +144,12 @@ fn from_row(row: &Row<'_>) -> Result<OffsiteCopy> {
             .parse()
             .map_err(|e| corrupt("state", e))?,
         object_key: row.get(3)?,
-        checksum: row.get(4)?,
-        raw_checksum: row.get(5)?,
+        checksum: parse_checksum(row.get(4)?)?.ok_or_else(|| corrupt("checksum", "NULL".into()))?,
+        raw_checksum: parse_checksum(row.get(5)?)?,
         file_size: row.get::<_, i64>(6)? as u64,
         original_size: row.get::<_, Option<i64>>(7)?.map(|n| n as u64),
         object_size: row.get::<_, Option<i64>>(8)?.map(|n| n as u64),
-        object_checksum: row.get(9)?,
+        object_checksum: parse_checksum(row.get(9)?)?,
         encrypted_to: row.get(10)?,
         attempts: row.get(11)?,
         last_error: row.get(12)?,
@@ -155,9 +169,13 @@ impl Catalog {
     /// Records that an upload of `backup` to `object_key` starts (a first
     /// try or a retry). A copy already `stored` stays as it is: `Ok(false)`.
     pub fn begin_offsite_upload(&self, backup: &BackupRecord, object_key: &str) -> Result<bool> {
-        let checksum = backup.checksum.as_deref().ok_or_else(|| {
-            CatalogError::Conflict(format!("backup {} has no checksum yet", backup.id))
-        })?;
+        let checksum = backup
+            .checksum
+            .as_ref()
+            .map(Checksum::as_str)
+            .ok_or_else(|| {
+                CatalogError::Conflict(format!("backup {} has no checksum yet", backup.id))
+            })?;
         let file_size = backup.file_size.ok_or_else(|| {
             CatalogError::Conflict(format!("backup {} has no file size yet", backup.id))
         })?;
@@ -178,7 +196,7 @@ impl Catalog {
                 time::format_utc(backup.started_at),
                 object_key,
                 checksum,
-                backup.raw_checksum,
+                backup.raw_checksum.as_ref().map(Checksum::as_str),
                 file_size as i64,
                 backup.original_size.map(|n| n as i64),
                 now,
@@ -200,7 +218,7 @@ impl Catalog {
             params![
                 id.to_string(),
                 stored.object_size as i64,
-                stored.object_checksum,
+                stored.object_checksum.as_str(),
                 stored.encrypted_to,
                 now
             ],
@@ -398,7 +416,7 @@ impl Catalog {
             original_size: copy.original_size,
             checksum: Some(copy.checksum),
             raw_checksum: copy.raw_checksum,
-            created_by: super::CreatedBy {
+            created_by: crate::domain::CreatedBy {
                 id: None,
                 username: "offsite".into(),
             },

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Row, TransactionBehavior, params};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Catalog, CatalogError, CreatedBy, ErrorInfo, OptionalRow, Result, time};
+use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use crate::domain::{CreatedBy, ErrorInfo, RestoreId};
 
 mod locks;
 #[cfg(test)]
@@ -19,53 +19,6 @@ mod tests;
 
 use crate::domain::{BackupId, BackupStatus};
 pub use locks::{LIVE_DATABASE, LockOutcome};
-
-/// `RST-<ULID>`: the id of a restore.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RestoreId(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0:?} is not a restore id of the form RST-<26 characters>")]
-pub struct InvalidRestoreId(pub String);
-
-impl RestoreId {
-    pub fn generate() -> Self {
-        RestoreId(format!("RST-{}", ulid::Ulid::generate()))
-    }
-
-    pub fn parse(s: &str) -> Result<Self, InvalidRestoreId> {
-        s.strip_prefix("RST-")
-            .and_then(|rest| {
-                ulid::Ulid::from_string(rest)
-                    .ok()
-                    .filter(|u| u.to_string() == rest)
-            })
-            .map(|_| RestoreId(s.to_owned()))
-            .ok_or_else(|| InvalidRestoreId(s.chars().take(100).collect()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RestoreId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for RestoreId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for RestoreId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RestoreId::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
 
 /// The steps of a restore, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

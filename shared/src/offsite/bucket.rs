@@ -12,13 +12,13 @@ use futures::StreamExt as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStoreExt as _, RetryConfig, WriteMultipart};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::parts::produce;
 use super::{Key, OffsiteError, OffsiteSettings, object_key};
 use crate::domain::BackupId;
-use crate::engine::compress::checksum_text;
+use crate::domain::Checksum;
+use crate::engine::reading::HashingWriter;
 use crate::fsutil;
 
 /// A configured bucket, with the encryption key when one is set.
@@ -43,7 +43,7 @@ impl std::fmt::Debug for Bucket {
 pub struct Uploaded {
     pub object_key: String,
     pub object_size: u64,
-    pub object_checksum: String,
+    pub object_checksum: Checksum,
     /// The age recipient, when encrypted.
     pub encrypted_to: Option<String>,
 }
@@ -73,9 +73,9 @@ impl Drop for Fetched {
 #[derive(Debug, Clone, Copy)]
 pub struct ExpectedObject<'a> {
     pub object_key: &'a str,
-    pub object_checksum: Option<&'a str>,
-    /// `sha256:<hex>` of the `.db.gz` inside.
-    pub checksum: &'a str,
+    pub object_checksum: Option<&'a Checksum>,
+    /// Checksum of the `.db.gz` inside.
+    pub checksum: &'a Checksum,
     pub encrypted_to: Option<&'a str>,
 }
 
@@ -83,7 +83,7 @@ impl<'a> From<&'a crate::catalog::OffsiteCopy> for ExpectedObject<'a> {
     fn from(copy: &'a crate::catalog::OffsiteCopy) -> Self {
         ExpectedObject {
             object_key: &copy.object_key,
-            object_checksum: copy.object_checksum.as_deref(),
+            object_checksum: copy.object_checksum.as_ref(),
             checksum: &copy.checksum,
             encrypted_to: copy.encrypted_to.as_deref(),
         }
@@ -168,7 +168,7 @@ impl Bucket {
         &self,
         local: &Path,
         id: &BackupId,
-        expected_checksum: &str,
+        expected_checksum: &Checksum,
     ) -> Result<Uploaded, OffsiteError> {
         let object_key = self.object_key_for(id);
         let location = ObjectPath::from(object_key.as_str());
@@ -204,9 +204,9 @@ impl Bucket {
         let outcome = match (sent, produced) {
             (Err(e), _) => Err(OffsiteError::Store(e)),
             (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(p)) if !p.file_checksum.eq_ignore_ascii_case(expected_checksum) => {
+            (Ok(()), Ok(p)) if p.file_checksum != *expected_checksum => {
                 Err(OffsiteError::LocalChecksumMismatch {
-                    expected: expected_checksum.to_owned(),
+                    expected: expected_checksum.clone(),
                     actual: p.file_checksum,
                 })
             }
@@ -224,8 +224,7 @@ impl Bucket {
         writer.finish().await?;
 
         let (size, checksum) = self.object_checksum(&object_key).await?;
-        if size != produced.object_size || !checksum.eq_ignore_ascii_case(&produced.object_checksum)
-        {
+        if size != produced.object_size || checksum != produced.object_checksum {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
                     "uploaded {} bytes with {}, the bucket holds {size} bytes with {checksum}",
@@ -251,7 +250,7 @@ impl Bucket {
     }
 
     /// Streams the object and returns its size and `sha256:<hex>`.
-    pub async fn object_checksum(&self, key: &str) -> Result<(u64, String), OffsiteError> {
+    pub async fn object_checksum(&self, key: &str) -> Result<(u64, Checksum), OffsiteError> {
         self.stream_object(key, None).await
     }
 
@@ -268,7 +267,7 @@ impl Bucket {
         let raw_file = TempFile(raw.clone());
         let (_, object_checksum) = self.stream_object(expected.object_key, Some(&raw)).await?;
         if let Some(recorded) = expected.object_checksum
-            && !recorded.eq_ignore_ascii_case(&object_checksum)
+            && *recorded != object_checksum
         {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
@@ -308,7 +307,7 @@ impl Bucket {
             }
         };
         drop(raw_file);
-        if !checksum.eq_ignore_ascii_case(expected.checksum) {
+        if checksum != *expected.checksum {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
                     "the backup inside {} has {checksum}, recorded {}",
@@ -326,7 +325,7 @@ impl Bucket {
         &self,
         key: &str,
         dest: Option<&Path>,
-    ) -> Result<(u64, String), OffsiteError> {
+    ) -> Result<(u64, Checksum), OffsiteError> {
         let mut stream = self.store.get(&ObjectPath::from(key)).await?.into_stream();
         let mut out = match dest {
             Some(path) => Some(tokio::fs::File::from_std(
@@ -335,12 +334,12 @@ impl Bucket {
             )),
             None => None,
         };
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
+        let mut hashed = HashingWriter::new(std::io::sink());
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
+            hashed
+                .write_all(&chunk)
+                .expect("writing to a sink never fails");
             if let (Some(out), Some(path)) = (out.as_mut(), dest) {
                 tokio::io::AsyncWriteExt::write_all(out, &chunk)
                     .await
@@ -352,7 +351,8 @@ impl Bucket {
                 .await
                 .map_err(|e| OffsiteError::io("cannot write", path, e))?;
         }
-        Ok((size, checksum_text(hasher.finalize())))
+        let (_, size, checksum) = hashed.finish();
+        Ok((size, checksum))
     }
 
     /// Removes the object and its manifest; one already gone is no error.
@@ -389,36 +389,17 @@ fn decrypt_file(
     raw: &Path,
     dest: &Path,
     recipient: &str,
-) -> Result<String, OffsiteError> {
+) -> Result<Checksum, OffsiteError> {
     let input = File::open(raw).map_err(|e| OffsiteError::io("cannot open", raw, e))?;
     let mut plain = key.decrypt(input, recipient)?;
     let out = fsutil::create_private_file(dest)
         .map_err(|e| OffsiteError::io("cannot create", dest, e))?;
-    let mut out = HashingWriter {
-        inner: BufWriter::new(out),
-        hasher: Sha256::new(),
-    };
-    let copied = io::copy(&mut plain, &mut out).and_then(|_| out.inner.flush());
+    let mut out = HashingWriter::new(BufWriter::new(out));
+    let copied = io::copy(&mut plain, &mut out).and_then(|_| out.flush());
     if let Err(e) = copied {
         let _ = fsutil::remove_if_exists(dest);
         return Err(OffsiteError::Decrypt(e.to_string()));
     }
-    Ok(checksum_text(out.hasher.finalize()))
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
+    let (_, _, checksum) = out.finish();
+    Ok(checksum)
 }

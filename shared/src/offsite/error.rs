@@ -19,7 +19,10 @@ pub enum OffsiteError {
     #[error(
         "the local backup file's checksum {actual} differs from the recorded {expected}: not uploaded"
     )]
-    LocalChecksumMismatch { expected: String, actual: String },
+    LocalChecksumMismatch {
+        expected: crate::domain::Checksum,
+        actual: crate::domain::Checksum,
+    },
     #[error("the object in the bucket does not match: {detail}")]
     ObjectMismatch { detail: String },
     #[error("the offsite copy is encrypted (to {recipient}) and no encryption key is configured")]

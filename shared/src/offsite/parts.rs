@@ -3,24 +3,21 @@
 //! uploader over a bounded channel (so at most a few parts are in memory).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::{Key, OffsiteError};
-use crate::engine::compress::checksum_text;
-
-/// Read size when hashing or encrypting a local file.
-const READ_CHUNK: usize = 1 << 20;
+use crate::domain::Checksum;
+use crate::engine::reading::{HashingReader, HashingWriter};
 
 /// What the reading side of an upload saw.
 pub(super) struct Produced {
-    pub(super) file_checksum: String,
+    pub(super) file_checksum: Checksum,
     pub(super) object_size: u64,
-    pub(super) object_checksum: String,
+    pub(super) object_checksum: Checksum,
 }
 
 /// Reads the file, encrypts it when a key is given, and sends it in parts
@@ -32,17 +29,13 @@ pub(super) fn produce(
     part_size: usize,
     tx: mpsc::Sender<Bytes>,
 ) -> Result<Produced, OffsiteError> {
-    let mut reader = HashingReader {
-        inner: input,
-        hasher: Sha256::new(),
-    };
-    let mut parts = PartSink {
+    let mut reader = HashingReader::new(input);
+    let mut parts = HashingWriter::new(PartSink {
         buf: Vec::with_capacity(part_size),
         part_size,
         tx,
-        hasher: Sha256::new(),
-        size: 0,
-    };
+        sent: false,
+    });
     let copied = match &key {
         None => io::copy(&mut reader, &mut parts).map(|_| ()),
         Some(key) => {
@@ -51,32 +44,20 @@ pub(super) fn produce(
         }
     };
     copied
-        .and_then(|()| parts.send_rest())
+        .and_then(|()| parts.get_mut().send_rest())
         .map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe => {
                 OffsiteError::Stopped("the bucket stopped taking parts".into())
             }
             _ => OffsiteError::io("cannot read the backup file", path, e),
         })?;
+    let (_, file_checksum, _) = reader.finish();
+    let (_, object_size, object_checksum) = parts.finish();
     Ok(Produced {
-        file_checksum: checksum_text(reader.hasher.finalize()),
-        object_size: parts.size,
-        object_checksum: checksum_text(parts.hasher.finalize()),
+        file_checksum,
+        object_size,
+        object_checksum,
     })
-}
-
-struct HashingReader {
-    inner: File,
-    hasher: Sha256,
-}
-
-impl Read for HashingReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let limit = buf.len().min(READ_CHUNK);
-        let n = self.inner.read(&mut buf[..limit])?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 /// Collects written bytes into parts and hands each full part to the uploader.
@@ -84,22 +65,21 @@ struct PartSink {
     buf: Vec<u8>,
     part_size: usize,
     tx: mpsc::Sender<Bytes>,
-    hasher: Sha256,
-    size: u64,
+    /// A part went out already (an empty file still sends one).
+    sent: bool,
 }
 
 impl PartSink {
     fn send(&mut self) -> io::Result<()> {
         let part = std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_size));
-        self.hasher.update(&part);
-        self.size += part.len() as u64;
+        self.sent = true;
         self.tx
             .blocking_send(Bytes::from(part))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "upload stopped"))
     }
 
     fn send_rest(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() && self.size > 0 {
+        if self.buf.is_empty() && self.sent {
             return Ok(());
         }
         self.send()

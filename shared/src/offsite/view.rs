@@ -55,7 +55,7 @@ impl OffsiteView {
             state: c.state.as_str(),
             location: format!("s3://{bucket}/{}", c.object_key),
             object_size: c.object_size,
-            object_checksum: c.object_checksum,
+            object_checksum: c.object_checksum.as_ref().map(ToString::to_string),
             encrypted: c.encrypted_to.is_some(),
             encrypted_to: c.encrypted_to,
             attempts: c.attempts,

@@ -5,10 +5,9 @@
 use chrono::Utc;
 
 use super::blocking;
-use crate::catalog::{
-    BackupRecord, Catalog, CatalogError, CreatedBy, ErrorInfo, NewBackup, SlotBackup,
-};
+use crate::catalog::{BackupRecord, Catalog, CatalogError, NewBackup, SlotBackup};
 use crate::domain::{BackupId, BackupStatus, BackupType};
+use crate::domain::{CreatedBy, ErrorInfo};
 use crate::queue::{Job, Queue, QueueError};
 use crate::settings::Settings;
 

@@ -8,8 +8,8 @@ use chrono_tz::Asia::Tokyo;
 
 use super::deletion::{DeleteError, delete_backup};
 use super::reconcile::{reconcile, reindex};
-use crate::catalog::{Catalog, Completed, CreatedBy, NewBackup, SlotBackup};
-use crate::domain::{BackupId, BackupStatus, BackupType};
+use crate::catalog::{Catalog, Completed, NewBackup, SlotBackup};
+use crate::domain::{BackupId, BackupStatus, BackupType, Checksum, CreatedBy};
 use crate::engine::manifest::{Manifest, manifest_path};
 use crate::retention::Refusal;
 
@@ -55,8 +55,8 @@ fn backup(f: &Fixture, backup_type: BackupType, started_at: DateTime<Utc>) -> Ba
         file_name: id.file_name(),
         file_size: 10,
         original_size: 40,
-        checksum: "sha256:aa".into(),
-        raw_checksum: "sha256:bb".into(),
+        checksum: Checksum::from_digest([0xaa; 32]),
+        raw_checksum: Checksum::from_digest([0xbb; 32]),
         created_by: (&new.created_by).into(),
         description: Some("from the manifest".into()),
         started_at,
@@ -67,8 +67,8 @@ fn backup(f: &Fixture, backup_type: BackupType, started_at: DateTime<Utc>) -> Ba
     let done = Completed {
         file_size: 10,
         original_size: 40,
-        checksum: "sha256:aa".into(),
-        raw_checksum: "sha256:bb".into(),
+        checksum: Checksum::from_digest([0xaa; 32]),
+        raw_checksum: Checksum::from_digest([0xbb; 32]),
     };
     assert!(f.catalog.mark_success(&id, "test", &done).unwrap());
     id
@@ -195,7 +195,7 @@ fn reindex_rebuilds_records_from_manifests_and_leaves_doubtful_files_alone() {
     );
     let record = fresh.get_backup(&weekly).unwrap();
     assert_eq!(record.status, BackupStatus::Success);
-    assert_eq!(record.checksum.as_deref(), Some("sha256:aa"));
+    assert_eq!(record.checksum, Some(Checksum::from_digest([0xaa; 32])));
     assert_eq!(record.description.as_deref(), Some("from the manifest"));
     assert_eq!(record.file_size, Some(10));
     assert_eq!(record.created_by.username, "scheduler");

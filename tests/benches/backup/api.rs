@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nexus_e2e::TestApp;
-use nexus_shared::catalog::{BackupFilter, Catalog, Completed, CreatedBy, NewBackup};
+use nexus_shared::catalog::{BackupFilter, Catalog, Completed, NewBackup};
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupStatus, BackupType, Phase};
 use nexus_shared::settings::Settings;
 use reqwest::{Client, RequestBuilder};
@@ -154,8 +155,8 @@ fn seeded_catalog(bench_data: &Path) -> anyhow::Result<PathBuf> {
         let done = Completed {
             file_size: 4,
             original_size: 4,
-            checksum: "sha256:seed".into(),
-            raw_checksum: "sha256:seed".into(),
+            checksum: nexus_shared::domain::Checksum::from_digest([0x5e; 32]),
+            raw_checksum: nexus_shared::domain::Checksum::from_digest([0x5e; 32]),
         };
         anyhow::ensure!(catalog.mark_success(&id, "seed", &done)?, "seeding {id}");
     }

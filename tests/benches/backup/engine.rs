@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use nexus_shared::catalog::CreatedBy;
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupId, BackupType};
 use nexus_shared::engine::compress::{self, CompressOptions};
 use nexus_shared::engine::sharing::LentCore;

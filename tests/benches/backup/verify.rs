@@ -12,12 +12,9 @@ use crate::worker::WorkerRun;
 /// The engine's five checks, then the shell's; their durations.
 pub fn side_by_side(backup: &WorkerRun, scratch: &Path) -> anyhow::Result<(Duration, Duration)> {
     let record = &backup.record;
-    let expected = verify::Expected {
-        file_size: record.file_size.unwrap_or(0),
-        checksum: record.checksum.clone().unwrap_or_default(),
-        original_size: record.original_size,
-        raw_checksum: record.raw_checksum.clone(),
-    };
+    let expected = record
+        .expected()
+        .ok_or_else(|| anyhow::anyhow!("the backup has no checksum"))?;
     let t = Instant::now();
     let report = verify::verify_backup(&backup.file, &expected, &verify::Scratch::new(scratch));
     let ours = t.elapsed();
@@ -38,11 +35,9 @@ pub fn restore_side_by_side(
     let record = &backup.record;
     let live = scratch.join("live.db");
     std::fs::copy(db, &live)?;
-    let expected = restore::Expected {
-        checksum: record.checksum.as_deref().unwrap_or_default(),
-        raw_checksum: record.raw_checksum.as_deref(),
-        original_size: record.original_size,
-    };
+    let expected = record
+        .expected()
+        .ok_or_else(|| anyhow::anyhow!("the backup has no checksum"))?;
     let t = Instant::now();
     let copy = restore::verify_into(&backup.file, &expected, &scratch.join("restore-copy.db"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;

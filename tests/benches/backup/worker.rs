@@ -6,8 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use nexus_shared::catalog::{BackupRecord, Catalog, CreatedBy, NewBackup};
+use nexus_shared::catalog::{BackupRecord, Catalog, NewBackup};
 use nexus_shared::domain::BackupType;
+use nexus_shared::domain::CreatedBy;
 use nexus_shared::fsutil::human_size;
 use nexus_shared::queue::{Job, Queue};
 use nexus_shared::settings::Settings;

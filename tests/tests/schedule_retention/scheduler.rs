@@ -168,8 +168,8 @@ fn with_catch_up_off_a_missed_slot_stays_missed() {
 #[test]
 fn scheduled_backups_are_skipped_while_the_disk_check_has_paused_them() {
     let mut app = only_daily(TestApp::builder().db_size_mb(1).without_worker(), EVERY_2S).spawn();
-    let critical = nexus_shared::alert::disk::DiskState {
-        level: nexus_shared::alert::disk::Level::Critical,
+    let critical = nexus_shared::domain::DiskState {
+        level: nexus_shared::domain::DiskLevel::Critical,
         automatic_paused: true,
         last_notified_at: None,
     };

@@ -1,61 +1,46 @@
 //! The backup job: runs the recorded backup to its end with the shared
-//! [`Runner`] on a blocking thread (SPEC §3). If another runner holds the
-//! backup (a job re-enqueued while its first runner still works), it waits
-//! until that runner finishes or its lease expires.
+//! [`BackupRunner`] (SPEC §3), mails the alert of a failure and queues the
+//! offsite copy of a success.
 
-use nexus_shared::alert::Alert;
 use nexus_shared::catalog::AuditSource;
 use nexus_shared::domain::BackupId;
-use nexus_shared::runner::{LogLines, RunOutcome, Runner};
+use nexus_shared::runner::{BackupRunner, LogLines, Outcome};
 
+use super::drive;
 use crate::JobContext;
 
 pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
     let owner = format!("{}/{}", ctx.worker_name, ulid::Ulid::generate());
-    loop {
-        let span = tracing::Span::current();
-        let outcome = tokio::task::spawn_blocking({
-            let (ctx, id, owner) = (ctx.clone(), id.clone(), owner.clone());
-            move || {
-                let _entered = span.enter();
-                tracing::info!("Starting backup (type: {})", id.backup_type());
-                Runner {
-                    catalog: &ctx.catalog,
-                    settings: &ctx.settings,
-                    owner,
-                    audit_source: AuditSource::Worker,
-                }
-                .run(&id, &mut LogLines)
+    let outcome = drive(ctx, {
+        let id = id.clone();
+        move |ctx| {
+            tracing::info!("Starting backup (type: {})", id.backup_type());
+            BackupRunner {
+                catalog: &ctx.catalog,
+                settings: &ctx.settings,
+                owner: owner.clone(),
+                audit_source: AuditSource::Worker,
             }
-        })
-        .await??;
-        return Ok(match outcome {
-            RunOutcome::Succeeded(done) => {
-                tracing::info!("Backup completed successfully");
-                tracing::info!("File: {}", done.path.display());
-                tracing::info!("Checksum: {}", done.checksum);
-                if ctx.settings.offsite.enabled() {
-                    enqueue_offsite(ctx, &id).await;
-                }
-                format!("{id}: success")
+            .run(&id, &mut LogLines)
+        }
+    })
+    .await?;
+    Ok(match outcome {
+        Outcome::Succeeded(done) => {
+            tracing::info!("Backup completed successfully");
+            tracing::info!("File: {}", done.path.display());
+            tracing::info!("Checksum: {}", done.checksum);
+            if ctx.settings.offsite.enabled() {
+                enqueue_offsite(ctx, &id).await;
             }
-            RunOutcome::Failed(e) => {
-                tracing::error!(code = %e.code, error = %e.message, "Backup failed");
-                super::alert::raise(ctx, Alert::backup_failed(&id, &e)).await;
-                format!("{id}: failure ({})", e.code)
-            }
-            RunOutcome::AlreadyFinished(status) => format!("{id}: already {status}"),
-            RunOutcome::HandedOver(reason) => {
-                tracing::warn!(%reason, "backup handed over to another runner");
-                format!("{id}: handed over ({reason})")
-            }
-            RunOutcome::HeldElsewhere { owner } => {
-                tracing::info!(holder = %owner, "backup is being taken by another runner; waiting");
-                tokio::time::sleep(ctx.settings.lease_ttl() / 3).await;
-                continue;
-            }
-        });
-    }
+            format!("{id}: success")
+        }
+        Outcome::Failed(f) => {
+            tracing::error!(code = %f.error.code, error = %f.error.message, "Backup failed");
+            format!("{id}: failure ({})", f.error.code)
+        }
+        other => super::summary(&id, &other),
+    })
 }
 
 /// Queues the offsite copy of a new backup. A failure to queue it is

@@ -5,9 +5,10 @@
 
 use chrono::Utc;
 use nexus_shared::alert::Alert;
-use nexus_shared::alert::disk::{Level, decide};
+use nexus_shared::alert::disk::decide;
 use nexus_shared::alert::relief::relieve;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::domain::DiskLevel;
 use nexus_shared::fsutil;
 
 use super::alert::raise;
@@ -52,16 +53,16 @@ pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<Strin
     let level = decision.state.level;
     let percent = usage.used_percent;
     match level {
-        Level::Ok => tracing::info!(used_percent = percent, "disk check: OK"),
-        Level::Warn => tracing::warn!(
+        DiskLevel::Ok => tracing::info!(used_percent = percent, "disk check: OK"),
+        DiskLevel::Warn => tracing::warn!(
             used_percent = percent,
             "WARN: backup storage is {percent:.1}% full"
         ),
-        Level::Error => tracing::error!(
+        DiskLevel::Error => tracing::error!(
             used_percent = percent,
             "ERROR: backup storage is {percent:.1}% full"
         ),
-        Level::Critical => tracing::error!(
+        DiskLevel::Critical => tracing::error!(
             used_percent = percent,
             "CRITICAL: backup storage is {percent:.1}% full; automatic backups paused"
         ),

@@ -12,11 +12,59 @@ pub mod reconcile;
 pub mod restore;
 pub mod verify;
 
+use std::fmt::Display;
+
 use apalis::prelude::{Attempt, BoxDynError, Data};
+use nexus_shared::catalog::CatalogError;
 use nexus_shared::queue::Job;
+use nexus_shared::runner::Outcome;
 use tracing::Instrument as _;
 
 use crate::JobContext;
+
+/// Runs a runner on a blocking thread, in the job's span, until no other
+/// runner holds its record (a job re-delivered while its first runner
+/// still works waits until that runner finishes or its lease expires),
+/// and mails the alert of a failed run.
+async fn drive<T: Send + 'static>(
+    ctx: &JobContext,
+    run: impl Fn(&JobContext) -> Result<Outcome<T>, CatalogError> + Send + Sync + 'static,
+) -> anyhow::Result<Outcome<T>> {
+    let run = std::sync::Arc::new(run);
+    loop {
+        let span = tracing::Span::current();
+        let outcome = tokio::task::spawn_blocking({
+            let (ctx, run) = (ctx.clone(), run.clone());
+            move || span.in_scope(|| run(&ctx))
+        })
+        .await??;
+        match outcome {
+            Outcome::HeldElsewhere { owner } => {
+                tracing::info!(holder = %owner, "another runner holds it; waiting");
+                tokio::time::sleep(ctx.settings.lease_ttl() / 3).await;
+            }
+            Outcome::Failed(failure) => {
+                alert::raise(ctx, failure.alert.clone()).await;
+                return Ok(Outcome::Failed(failure));
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
+/// The job summary of a run that did nothing here.
+fn summary<T>(id: &impl Display, outcome: &Outcome<T>) -> String {
+    match outcome {
+        Outcome::AlreadyFinished(status) => format!("{id}: already {status}"),
+        Outcome::HandedOver(reason) => {
+            tracing::warn!(%reason, "handed over to another runner");
+            format!("{id}: handed over ({reason})")
+        }
+        Outcome::HeldElsewhere { owner } => format!("{id}: held by {owner}"),
+        Outcome::Succeeded(_) => format!("{id}: success"),
+        Outcome::Failed(f) => format!("{id}: failure ({})", f.error.code),
+    }
+}
 
 pub async fn handle(
     job: Job,

@@ -4,11 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use nexus_shared::alert::Alert;
 use nexus_shared::catalog::{AuditSource, BackupRecord};
 use nexus_shared::domain::{BackupId, BackupStatus, Phase};
 use nexus_shared::engine::{EngineError, Event, Observer};
-use nexus_shared::runner::{RunOutcome, Runner, log_lines};
+use nexus_shared::runner::{BackupRunner, Outcome, log_lines};
 
 use super::super::Env;
 use crate::exit::CliError;
@@ -119,41 +118,28 @@ pub async fn run_here(
     log: Log,
     progress: &Progress,
 ) -> Result<BackupRecord, CliError> {
-    let owner = Env::owner();
-    loop {
-        let outcome = tokio::task::block_in_place(|| {
-            Runner {
-                catalog: &env.catalog,
-                settings: &env.settings,
-                owner: owner.clone(),
-                audit_source: AuditSource::Cli,
-            }
-            .run(id, &mut Lines { log, progress })
-        })
-        .map_err(anyhow::Error::from)?;
-        match outcome {
-            RunOutcome::HeldElsewhere { .. } => {
-                // A dead worker's lease: wait for it to expire.
-                tokio::time::sleep(env.settings.lease_ttl() / 3).await;
-            }
-            RunOutcome::Failed(e) => {
-                // Mailed by the next worker that runs; never fails this command further.
-                if let Err(warning) = env.queue_alert(Alert::backup_failed(id, &e)).await {
-                    progress.line(log, warning);
-                }
-                return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
-            }
-            RunOutcome::Succeeded(_) if env.settings.offsite.enabled() => {
-                // The next worker that runs makes the offsite copy.
-                let job = nexus_shared::queue::Job::Offsite {
-                    backup_id: id.clone(),
-                };
-                if let Err(e) = env.queue.push(job, Some(&format!("offsite:{id}"))).await {
-                    progress.line(log, format!("WARN: cannot queue the offsite copy: {e}"));
-                }
-                return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?);
-            }
-            _ => return Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?),
+    let runner = BackupRunner {
+        catalog: &env.catalog,
+        settings: &env.settings,
+        owner: Env::owner(),
+        audit_source: AuditSource::Cli,
+    };
+    let outcome = env
+        .run_here(
+            || runner.run(id, &mut Lines { log, progress }),
+            |warning| progress.line(log, warning),
+        )
+        .await?;
+    if let Outcome::Succeeded(_) = outcome
+        && env.settings.offsite.enabled()
+    {
+        // The next worker that runs makes the offsite copy.
+        let job = nexus_shared::queue::Job::Offsite {
+            backup_id: id.clone(),
+        };
+        if let Err(e) = env.queue.push(job, Some(&format!("offsite:{id}"))).await {
+            progress.line(log, format!("WARN: cannot queue the offsite copy: {e}"));
         }
     }
+    Ok(env.catalog.get_backup(id).map_err(anyhow::Error::from)?)
 }

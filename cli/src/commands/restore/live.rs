@@ -4,11 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use nexus_shared::catalog::{AuditResult, AuditSource, NewRestore, RestoreId, RestoreRecord};
+use nexus_shared::catalog::{AuditResult, AuditSource, NewRestore, RestoreRecord};
+use nexus_shared::domain::RestoreId;
 use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::engine::preflight;
-use nexus_shared::engine::restore::live::{RestoreOutcome, RestoreRunner};
 use nexus_shared::queue::Job;
+use nexus_shared::runner::RestoreRunner;
 use serde_json::json;
 
 use super::super::{Env, cli_audit, cli_user};
@@ -99,39 +100,16 @@ async fn follow(env: &Env, id: &RestoreId, log: Log) -> Result<RestoreRecord, Cl
 
 async fn run_here(env: &Env, id: &RestoreId) -> Result<RestoreRecord, CliError> {
     let owner = Env::owner();
-    loop {
-        let outcome = tokio::task::block_in_place(|| {
-            RestoreRunner {
-                catalog: &env.catalog,
-                settings: &env.settings,
-                owner: owner.clone(),
-                audit_source: AuditSource::Cli,
-            }
-            .run(id)
-        })
-        .map_err(anyhow::Error::from)?;
-        match outcome {
-            // A dead worker's lease: wait for it to expire.
-            RestoreOutcome::HeldElsewhere { .. } | RestoreOutcome::HandedOver(_) => {
-                tokio::time::sleep(env.settings.lease_ttl() / 3).await;
-            }
-            RestoreOutcome::Failed { backup_id, error } => {
-                // Mailed by the next worker that runs, as a worker's failure would be.
-                let alert = nexus_shared::alert::Alert::RestoreFailed {
-                    restore_id: id.to_string(),
-                    backup_id: backup_id.to_string(),
-                    code: error.code,
-                    message: error.message,
-                    at: chrono::Utc::now(),
-                };
-                if let Err(warning) = env.queue_alert(alert).await {
-                    eprintln!("{warning}");
-                }
-                return Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?);
-            }
-            _ => return Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?),
-        }
-    }
+    let runner = RestoreRunner {
+        catalog: &env.catalog,
+        settings: &env.settings,
+        owner,
+        audit_source: AuditSource::Cli,
+    };
+    // A lease taken over by a worker that came back: that worker finishes.
+    env.run_here(|| runner.run(id), |warning| eprintln!("{warning}"))
+        .await?;
+    Ok(env.catalog.get_restore(id).map_err(anyhow::Error::from)?)
 }
 
 fn finish(env: &Env, r: &RestoreRecord, log: Log, json: bool) -> Result<(), CliError> {

@@ -6,7 +6,7 @@ use nexus_shared::catalog::{
     AuditEntry, AuditResult, AuditSource, OffsiteCheckResult, OffsiteCopy, OffsiteState,
 };
 use nexus_shared::domain::BackupId;
-use nexus_shared::engine::verify::{self, Expected, Scratch};
+use nexus_shared::engine::verify::{self, Scratch};
 use nexus_shared::offsite::{Bucket, OffsiteError};
 
 use super::{append_audit, is_not_found, open_bucket, raise};
@@ -77,12 +77,7 @@ async fn check_copy(
     nexus_shared::fsutil::remove_if_exists(&dest)
         .map_err(|e| OffsiteError::io("cannot remove", &dest, e))?;
     let fetched = bucket.fetch(copy.into(), &dest).await?;
-    let expected = Expected {
-        file_size: copy.file_size,
-        checksum: copy.checksum.clone(),
-        original_size: copy.original_size,
-        raw_checksum: copy.raw_checksum.clone(),
-    };
+    let expected = copy.expected();
     let reserve = ctx.settings.reserve_bytes;
     let report = tokio::task::spawn_blocking(move || {
         let scratch = Scratch {

@@ -8,10 +8,10 @@
 //!    checked (both checksums, complete gzip, `integrity_check`) before
 //!    anything is touched;
 //! 3. `safety_backup`: a `before_restore` backup of the live database,
-//!    recorded and run by the ordinary backup [`Runner`], so it is listed,
+//!    recorded and run by the ordinary [`super::BackupRunner`], so it is listed,
 //!    verifiable and restorable like any other;
 //! 4. `apply`: the verified copy is written into the live database
-//!    ([`super::apply`]), once no backup is still copying it;
+//!    ([`crate::engine::restore::apply`]), once no backup is still copying it;
 //! 5. `check`: `integrity_check` on the live database;
 //! 6. `rollback`, when the live database was changed and a later step
 //!    failed: the safety backup is put back the same way. If that fails
@@ -21,21 +21,23 @@
 //! database is then as it was before the restore, except after
 //! `rollback_failed`.
 
-mod keeper;
 mod safety;
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Expected, RestoreError, apply, check_live};
+use super::{Failure, LeaseKeeper, Outcome, audit};
+use crate::alert::Alert;
 use crate::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, ErrorInfo,
-    LIVE_DATABASE, LockOutcome, RestoreClaim, RestoreId, RestorePhase, RestoreRecord,
+    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, LIVE_DATABASE,
+    LockOutcome, RestoreClaim, RestorePhase, RestoreRecord,
 };
-use crate::domain::{BackupId, BackupStatus};
+use crate::domain::{BackupId, BackupStatus, ErrorInfo, RestoreId};
+use crate::engine::restore::{RestoreError, apply, check_live};
+use crate::offsite::OffsiteError;
 use crate::settings::Settings;
-use keeper::Keeper;
 
 /// How long the apply waits for the application's write transactions.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -52,26 +54,52 @@ const POLL: Duration = Duration::from_millis(250);
 /// builds: release builds ignore it.
 pub const FAIL_AFTER_ENV: &str = "NEXUS_TEST_FAIL_RESTORE_AFTER";
 
-/// How a run ended.
-#[derive(Debug)]
-pub enum RestoreOutcome {
-    Succeeded {
-        safety_backup_id: BackupId,
+/// Why a step of a restore failed.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    /// The local file failed, and so did the offsite copy that was to stand in.
+    #[error("{local}; the offsite copy could not stand in: {offsite}")]
+    OffsiteFailed {
+        local: RestoreError,
+        offsite: OffsiteError,
     },
-    /// Recorded as a failure with this error.
-    Failed {
-        backup_id: BackupId,
-        error: ErrorInfo,
-    },
-    /// Nothing to do: the restore had already ended.
-    AlreadyFinished(BackupStatus),
-    /// Another runner holds a live lease on it.
-    HeldElsewhere {
-        owner: String,
-    },
-    /// The lease was lost before the live database was touched; the runner
-    /// that took it over finishes.
-    HandedOver(String),
+    /// Only from the test hook [`FAIL_AFTER_ENV`].
+    #[error("failure injected by NEXUS_TEST_FAIL_RESTORE_AFTER={0} (test hook)")]
+    Injected(String),
+}
+
+impl StepError {
+    /// The snake_case code recorded and sent to clients.
+    fn code(&self) -> &'static str {
+        match self {
+            StepError::Restore(e) => e.code(),
+            StepError::Engine(e) => e.code(),
+            StepError::OffsiteFailed { offsite, .. } => offsite.code(),
+            StepError::Injected(_) => "injected_failure",
+        }
+    }
+}
+
+/// The lock on the live database, once taken: renewed with the restore's
+/// lease, released when dropped.
+struct LiveLock {
+    catalog: Catalog,
+    owner: String,
+    held: Arc<AtomicBool>,
+}
+
+impl Drop for LiveLock {
+    fn drop(&mut self) {
+        if self.held.load(Ordering::SeqCst)
+            && let Err(e) = self.catalog.release_lock(LIVE_DATABASE, &self.owner)
+        {
+            tracing::warn!(error = %e, "cannot release the restore lock; it expires by itself");
+        }
+    }
 }
 
 pub struct RestoreRunner<'a> {
@@ -105,19 +133,37 @@ fn failed(code: &str, message: String) -> Stop {
 
 impl RestoreRunner<'_> {
     /// Runs the recorded restore `id` to its end and records the outcome.
-    pub fn run(&self, id: &RestoreId) -> Result<RestoreOutcome, CatalogError> {
+    pub fn run(&self, id: &RestoreId) -> Result<Outcome<BackupId>, CatalogError> {
         let ttl = self.settings.lease_ttl();
         let record = match self.catalog.claim_restore(id, &self.owner, ttl)? {
             RestoreClaim::Claimed(record) => *record,
-            RestoreClaim::Finished(status) => return Ok(RestoreOutcome::AlreadyFinished(status)),
+            RestoreClaim::Finished(status) => {
+                return Ok(Outcome::AlreadyFinished(status.to_string()));
+            }
             RestoreClaim::HeldElsewhere { owner } => {
-                return Ok(RestoreOutcome::HeldElsewhere { owner });
+                return Ok(Outcome::HeldElsewhere { owner });
             }
         };
         tracing::info!(restore_id = %id, backup_id = %record.backup_id, target = %record.target.display(), "starting a restore");
-        let keeper = Keeper::start(self.catalog.clone(), id.clone(), self.owner.clone(), ttl);
-        let result = self.steps(&record, &keeper);
-        drop(keeper); // lets go of the lock
+        let lock = LiveLock {
+            catalog: self.catalog.clone(),
+            owner: self.owner.clone(),
+            held: Arc::new(AtomicBool::new(false)),
+        };
+        let keeper = LeaseKeeper::start("restore", ttl, {
+            let (catalog, id, owner) = (self.catalog.clone(), id.clone(), self.owner.clone());
+            let held = lock.held.clone();
+            move || {
+                let kept = catalog.renew_restore(&id, &owner, ttl);
+                if held.load(Ordering::SeqCst) && !catalog.renew_lock(LIVE_DATABASE, &owner, ttl)? {
+                    tracing::error!("the lock on the live database was lost");
+                }
+                kept
+            }
+        });
+        let result = self.steps(&record, &keeper, &lock);
+        drop(keeper);
+        drop(lock);
         match result {
             Ok(safety) => {
                 self.catalog.finish_restore(id, Some(&self.owner), None)?;
@@ -128,31 +174,38 @@ impl RestoreRunner<'_> {
                 );
                 tracing::info!(restore_id = %id, "{detail}");
                 self.audit(&record, "restore.run", AuditResult::Success, detail);
-                Ok(RestoreOutcome::Succeeded {
-                    safety_backup_id: safety,
-                })
+                Ok(Outcome::Succeeded(safety))
             }
             Err(Stop::Failed(error)) => {
                 self.catalog
                     .finish_restore(id, Some(&self.owner), Some(&error))?;
-                // alert: the caller mails this outcome (`Alert::RestoreFailed`):
-                // the worker's restore job does; a CLI running it in-process must.
+                // alert: the caller delivers the outcome's `Alert::RestoreFailed`:
+                // the worker's restore job mails it; the CLI queues it.
                 tracing::error!(restore_id = %id, backup_id = %record.backup_id, code = %error.code, message = %error.message, "restore failed");
                 let detail = format!("{}: {}", error.code, error.message);
                 self.audit(&record, "restore.run", AuditResult::Failure, detail);
-                Ok(RestoreOutcome::Failed {
-                    backup_id: record.backup_id,
-                    error,
-                })
+                let alert = Alert::RestoreFailed {
+                    restore_id: id.to_string(),
+                    backup_id: record.backup_id.to_string(),
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                    at: chrono::Utc::now(),
+                };
+                Ok(Outcome::Failed(Failure { error, alert }))
             }
-            Err(Stop::HandedOver(reason)) => Ok(RestoreOutcome::HandedOver(reason)),
+            Err(Stop::HandedOver(reason)) => Ok(Outcome::HandedOver(reason)),
             Err(Stop::Catalog(e)) => Err(e),
         }
     }
 
-    fn steps(&self, record: &RestoreRecord, keeper: &Keeper) -> Result<BackupId, Stop> {
+    fn steps(
+        &self,
+        record: &RestoreRecord,
+        keeper: &LeaseKeeper,
+        lock: &LiveLock,
+    ) -> Result<BackupId, Stop> {
         let backup = self.restorable(record)?;
-        self.lock(keeper)?;
+        self.lock(keeper, lock)?;
         let live = self.settings.db_path.as_path();
 
         self.enter(record, RestorePhase::Verify)?;
@@ -167,7 +220,11 @@ impl RestoreRunner<'_> {
             format!(
                 "{}: {} matches, {} bytes decompressed, integrity_check ok",
                 backup.id,
-                expected(&backup).checksum,
+                backup
+                    .checksum
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 copy.bytes()
             ),
         );
@@ -208,20 +265,20 @@ impl RestoreRunner<'_> {
             Err(failure) if failure.live_changed => {
                 let detail = format!("{}: {}", failure.error.code(), failure.error);
                 self.audit(record, "restore.apply", AuditResult::Failure, detail);
-                return Err(self.roll_back(record, &safety, "apply", &failure.error));
+                return Err(self.roll_back(record, &safety, "apply", &failure.error.into()));
             }
             Err(failure) => {
                 return Err(self.step_failed(
                     record,
                     "restore.apply",
-                    failure.error,
+                    failure.error.into(),
                     "the live database was not changed",
                 ));
             }
         }
 
         self.enter(record, RestorePhase::PostCheck)?;
-        if let Err(e) = injected_failure("apply").and_then(|()| check_live(live)) {
+        if let Err(e) = injected_failure("apply").and_then(|()| Ok(check_live(live)?)) {
             let detail = format!("{}: {e}", e.code());
             self.audit(record, "restore.check", AuditResult::Failure, detail);
             return Err(self.roll_back(record, &safety, "the check after the restore", &e));
@@ -281,7 +338,7 @@ impl RestoreRunner<'_> {
     }
 
     /// Takes the lock on the live database, waiting for another restore.
-    fn lock(&self, keeper: &Keeper) -> Result<(), Stop> {
+    fn lock(&self, keeper: &LeaseKeeper, lock: &LiveLock) -> Result<(), Stop> {
         let mut told = false;
         loop {
             match self.catalog.acquire_lock(
@@ -290,7 +347,7 @@ impl RestoreRunner<'_> {
                 self.settings.lease_ttl(),
             )? {
                 LockOutcome::Acquired => {
-                    keeper.lock_held.store(true, Ordering::SeqCst);
+                    lock.held.store(true, Ordering::SeqCst);
                     return Ok(());
                 }
                 LockOutcome::HeldBy { owner } if !told => {
@@ -338,7 +395,7 @@ impl RestoreRunner<'_> {
         &self,
         record: &RestoreRecord,
         action: &'static str,
-        e: RestoreError,
+        e: StepError,
         state: &str,
     ) -> Stop {
         tracing::error!(restore_id = %record.id, code = e.code(), error = %e, "{action} failed");
@@ -371,26 +428,15 @@ impl RestoreRunner<'_> {
         result: AuditResult,
         detail: String,
     ) {
-        let mut entry = AuditEntry::system(self.audit_source, action, result)
-            .target(record.id.to_string())
-            .detail(format!(
-                "{} (backup {}, requested by {})",
-                detail, record.backup_id, record.requested_by.username
-            ));
-        if self.audit_source == AuditSource::Cli {
-            entry.actor = crate::os_user();
-        }
-        if let Err(e) = self.catalog.append_audit(&entry) {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
-    }
-}
-
-fn expected(backup: &BackupRecord) -> Expected<'_> {
-    Expected {
-        checksum: backup.checksum.as_deref().unwrap_or_default(),
-        raw_checksum: backup.raw_checksum.as_deref(),
-        original_size: backup.original_size,
+        audit(
+            self.catalog,
+            AuditEntry::system(self.audit_source, action, result)
+                .target(record.id.to_string())
+                .detail(format!(
+                    "{} (backup {}, requested by {})",
+                    detail, record.backup_id, record.requested_by.username
+                )),
+        );
     }
 }
 
@@ -401,9 +447,9 @@ fn live_folder(live: &Path) -> &Path {
     }
 }
 
-fn injected_failure(step: &str) -> Result<(), RestoreError> {
+fn injected_failure(step: &str) -> Result<(), StepError> {
     if cfg!(debug_assertions) && std::env::var(FAIL_AFTER_ENV).is_ok_and(|v| v == step) {
-        return Err(RestoreError::Injected(step.to_owned()));
+        return Err(StepError::Injected(step.to_owned()));
     }
     Ok(())
 }

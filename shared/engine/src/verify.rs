@@ -10,135 +10,21 @@
 //! it, the gzip stream is still checked (decompressed to nowhere) and
 //! `sqlite_integrity` fails, saying so.
 
-use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use flate2::bufread::GzDecoder;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use nexus_domain::{CheckName, CheckResult, CheckStatus, failed_names};
 
-use super::compress::checksum_text;
-use super::{BackupOutcome, EngineError, snapshot};
 use crate::fsutil::{self, human_size};
+use crate::reading::{Expected, Pass, read_backup};
+use crate::{EngineError, snapshot};
 
-/// Read and decompression buffer size.
-const CHUNK: usize = 1 << 20;
 /// Room kept free beyond the copy itself: SQLite's `-wal` and `-shm` files.
 const COPY_HEADROOM: u64 = 4 << 20;
 /// Decompressed copies are named `verify-<ulid>.db`.
 const COPY_PREFIX: &str = "verify-";
-/// The first two bytes of every gzip member.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// The five checks, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum CheckName {
-    FileExists,
-    FileSize,
-    Checksum,
-    Decompress,
-    SqliteIntegrity,
-}
-
-impl CheckName {
-    pub const ALL: [CheckName; 5] = [
-        CheckName::FileExists,
-        CheckName::FileSize,
-        CheckName::Checksum,
-        CheckName::Decompress,
-        CheckName::SqliteIntegrity,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckName::FileExists => "file_exists",
-            CheckName::FileSize => "file_size",
-            CheckName::Checksum => "checksum",
-            CheckName::Decompress => "decompress",
-            CheckName::SqliteIntegrity => "sqlite_integrity",
-        }
-    }
-}
-
-impl fmt::Display for CheckName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The result of one check. `Skipped` means it could not run because an
-/// earlier check failed (no file to read, nothing decompressed to check).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum CheckStatus {
-    Pass,
-    Fail,
-    Skipped,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CheckResult {
-    pub name: CheckName,
-    pub status: CheckStatus,
-    pub detail: String,
-}
-
-impl CheckResult {
-    fn pass(name: CheckName, detail: impl Into<String>) -> Self {
-        CheckResult {
-            name,
-            status: CheckStatus::Pass,
-            detail: detail.into(),
-        }
-    }
-
-    fn fail(name: CheckName, detail: impl Into<String>) -> Self {
-        CheckResult {
-            name,
-            status: CheckStatus::Fail,
-            detail: detail.into(),
-        }
-    }
-
-    fn skipped(name: CheckName, why: &str) -> Self {
-        CheckResult {
-            name,
-            status: CheckStatus::Skipped,
-            detail: format!("not run: {why}"),
-        }
-    }
-}
-
-/// What the record says the backup file should be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expected {
-    /// Size of the `.db.gz` in bytes.
-    pub file_size: u64,
-    /// `sha256:<hex>` of the `.db.gz`.
-    pub checksum: String,
-    /// Size of the database once decompressed, when recorded.
-    pub original_size: Option<u64>,
-    /// `sha256:<hex>` of the database once decompressed, when recorded.
-    pub raw_checksum: Option<String>,
-}
-
-impl From<&BackupOutcome> for Expected {
-    fn from(o: &BackupOutcome) -> Self {
-        Expected {
-            file_size: o.file_size,
-            checksum: o.checksum.clone(),
-            original_size: Some(o.original_size),
-            raw_checksum: Some(o.raw_checksum.clone()),
-        }
-    }
-}
 
 /// Where the decompressed copy may go, and how much free space to leave
 /// on that filesystem for everything else.
@@ -208,15 +94,6 @@ impl VerifyReport {
     }
 }
 
-/// Names of the checks that failed among `checks`.
-pub fn failed_names(checks: &[CheckResult]) -> Vec<CheckName> {
-    checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .map(|c| c.name)
-        .collect()
-}
-
 /// Runs the five checks on the backup `file` against what the record says.
 /// Never modifies `file`. Failures are results, not errors: every check
 /// gets a status and a detail that says what was found.
@@ -248,25 +125,34 @@ pub fn verify_backup(file: &Path, expected: &Expected, scratch: &Scratch<'_>) ->
         }
     };
 
-    checks.push(if size == expected.file_size {
-        CheckResult::pass(
+    checks.push(match expected.file_size {
+        Some(recorded) if recorded == size => CheckResult::pass(
             CheckName::FileSize,
             format!("{size} bytes, as recorded ({})", human_size(size)),
-        )
-    } else {
-        CheckResult::fail(
+        ),
+        Some(recorded) => CheckResult::fail(
             CheckName::FileSize,
-            format!(
-                "{size} bytes on disk; the record says {} bytes",
-                expected.file_size
-            ),
-        )
+            format!("{size} bytes on disk; the record says {recorded} bytes"),
+        ),
+        None => CheckResult::fail(
+            CheckName::FileSize,
+            format!("{size} bytes on disk; the record has no size"),
+        ),
     });
 
     let mut copy = prepare_copy(file, expected, scratch);
-    let pass = read_once(file, copy.file());
-    checks.push(judge_checksum(&pass, expected));
-    let decompress = judge_decompress(&pass, expected);
+    let pass = match File::open(file) {
+        Ok(source) => read_backup(source, copy.file()),
+        Err(e) => {
+            return VerifyReport::new(
+                could_not_read(checks, &format!("cannot open {}: {e}", file.display())),
+                started,
+                0,
+            );
+        }
+    };
+    checks.push(judge_checksum(file, &pass, expected));
+    let decompress = judge_decompress(file, &pass, expected);
     let decompressed = decompress.status == CheckStatus::Pass;
     checks.push(decompress);
     if let Some(e) = pass.copy_error {
@@ -279,6 +165,18 @@ pub fn verify_backup(file: &Path, expected: &Expected, scratch: &Scratch<'_>) ->
     });
     drop(copy);
     VerifyReport::new(checks, started, pass.bytes_read)
+}
+
+/// The file exists but cannot be opened: the three checks that read it
+/// fail with `why`, and the integrity check cannot run.
+fn could_not_read(mut checks: Vec<CheckResult>, why: &str) -> Vec<CheckResult> {
+    checks.push(CheckResult::fail(CheckName::Checksum, why));
+    checks.push(CheckResult::fail(CheckName::Decompress, why));
+    checks.push(CheckResult::skipped(
+        CheckName::SqliteIntegrity,
+        "the backup does not decompress",
+    ));
+    checks
 }
 
 /// The temporary decompressed copy, or why there is none.
@@ -368,164 +266,14 @@ fn gzip_size_hint(file: &Path) -> io::Result<u64> {
     Ok(u64::from(u32::from_le_bytes(isize)))
 }
 
-/// Hashes and counts what is read through it; keeps the first read error
-/// so that a failing disk is told apart from a corrupt gzip stream.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-    error: Option<String>,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.hasher.update(&buf[..n]);
-                self.bytes += n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                if e.kind() != io::ErrorKind::Interrupted && self.error.is_none() {
-                    self.error = Some(e.to_string());
-                }
-                Err(e)
-            }
-        }
-    }
-}
-
-/// What the one pass over the file found.
-struct Pass {
-    /// The file could not be opened or read: why.
-    read_error: Option<String>,
-    bytes_read: u64,
-    checksum: String,
-    /// The gzip stream is corrupt or incomplete: why.
-    gzip_error: Option<String>,
-    /// Bytes after the end of the gzip stream.
-    trailing: u64,
-    raw_bytes: u64,
-    raw_checksum: String,
-    copy_error: Option<io::Error>,
-}
-
-/// Reads `file` once: hashes every byte, decodes the gzip stream, hashes
-/// and counts its output and writes it to `copy` when there is one. After
-/// a gzip error the rest of the file is still read, so the checksum always
-/// covers the whole file.
-fn read_once(file: &Path, mut copy: Option<&mut File>) -> Pass {
-    let mut pass = Pass {
-        read_error: None,
-        bytes_read: 0,
-        checksum: String::new(),
-        gzip_error: None,
-        trailing: 0,
-        raw_bytes: 0,
-        raw_checksum: String::new(),
-        copy_error: None,
-    };
-    let source = match File::open(file) {
-        Ok(f) => f,
-        Err(e) => {
-            pass.read_error = Some(format!("cannot open {}: {e}", file.display()));
-            return pass;
-        }
-    };
-    let mut source = HashingReader {
-        inner: source,
-        hasher: Sha256::new(),
-        bytes: 0,
-        error: None,
-    };
-    let mut raw = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut input = BufReader::with_capacity(CHUNK, &mut source);
-    // A backup is a series of gzip members (one per compressed chunk), as
-    // `gunzip` reads it: decode members while the next bytes start one.
-    'members: loop {
-        let mut decoder = GzDecoder::new(&mut input);
-        loop {
-            match decoder.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    raw.update(&buf[..n]);
-                    pass.raw_bytes += n as u64;
-                    if let Some(out) = copy.as_mut()
-                        && let Err(e) = out.write_all(&buf[..n])
-                    {
-                        pass.copy_error = Some(e);
-                        copy = None;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    pass.gzip_error = Some(describe_gzip_error(&e));
-                    break 'members;
-                }
-            }
-        }
-        // A read error here is kept by the hashing reader.
-        match input.fill_buf() {
-            Ok(next) if starts_member(next) => {}
-            _ => break,
-        }
-    }
-    // The rest of the file: trailing data after the last member, or what
-    // follows a corrupt member (still hashed for the checksum).
-    match drain(&mut input, &mut buf) {
-        Ok(n) if pass.gzip_error.is_none() => pass.trailing = n,
-        Ok(_) | Err(_) => {}
-    }
-    if let Some(out) = copy
-        && let Err(e) = out.flush()
-    {
-        pass.copy_error = Some(e);
-    }
-    pass.read_error = source
-        .error
-        .take()
-        .map(|e| format!("cannot read {}: {e}", file.display()));
-    pass.bytes_read = source.bytes;
-    pass.checksum = checksum_text(source.hasher.finalize());
-    pass.raw_checksum = checksum_text(raw.finalize());
-    pass
-}
-
-/// Whether the next bytes begin a gzip member (a lone first byte at the
-/// end of the buffer counts: the decoder then checks the whole header).
-fn starts_member(next: &[u8]) -> bool {
-    match next {
-        [a, b, ..] => [*a, *b] == GZIP_MAGIC,
-        [a] => *a == GZIP_MAGIC[0],
-        [] => false,
-    }
-}
-
-fn drain(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<u64> {
-    let mut total = 0u64;
-    loop {
-        match reader.read(buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => total += n as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn describe_gzip_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => "the gzip stream ends early (truncated file)".into(),
-        _ => format!("the gzip stream is corrupt: {e}"),
-    }
-}
-
-fn judge_checksum(pass: &Pass, expected: &Expected) -> CheckResult {
+fn judge_checksum(file: &Path, pass: &Pass, expected: &Expected) -> CheckResult {
     if let Some(e) = &pass.read_error {
-        return CheckResult::fail(CheckName::Checksum, e.clone());
+        return CheckResult::fail(
+            CheckName::Checksum,
+            format!("cannot read {}: {e}", file.display()),
+        );
     }
-    if pass.checksum.eq_ignore_ascii_case(&expected.checksum) {
+    if pass.checksum == expected.checksum {
         CheckResult::pass(
             CheckName::Checksum,
             format!("{} matches the record", pass.checksum),
@@ -541,13 +289,17 @@ fn judge_checksum(pass: &Pass, expected: &Expected) -> CheckResult {
     }
 }
 
-fn judge_decompress(pass: &Pass, expected: &Expected) -> CheckResult {
+fn judge_decompress(file: &Path, pass: &Pass, expected: &Expected) -> CheckResult {
     let fail = |detail: String| CheckResult::fail(CheckName::Decompress, detail);
     if let Some(e) = &pass.read_error {
-        return fail(e.clone());
+        return fail(format!("cannot read {}: {e}", file.display()));
     }
     if let Some(e) = &pass.gzip_error {
-        return fail(format!("{e}, after {} bytes of output", pass.raw_bytes));
+        return fail(format!(
+            "{}, after {} bytes of output",
+            Pass::describe_gzip_error(e),
+            pass.raw_bytes
+        ));
     }
     if pass.trailing > 0 {
         return fail(format!(
@@ -564,7 +316,7 @@ fn judge_decompress(pass: &Pass, expected: &Expected) -> CheckResult {
         ));
     }
     if let Some(sum) = &expected.raw_checksum
-        && !sum.eq_ignore_ascii_case(&pass.raw_checksum)
+        && *sum != pass.raw_checksum
     {
         return fail(format!(
             "the decompressed database is {}; the record says {sum}",

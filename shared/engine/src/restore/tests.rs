@@ -4,7 +4,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::*;
-use crate::engine::compress::{self, CompressOptions, sha256_file};
+use crate::compress::{self, CompressOptions, sha256_file};
+use crate::reading::Expected;
 
 /// A WAL database with `rows` rows in `t`, like the ITSM one.
 fn database(path: &Path, rows: i64) {
@@ -29,8 +30,8 @@ fn rows(conn: &Connection) -> i64 {
 struct Fixture {
     dir: tempfile::TempDir,
     gz: PathBuf,
-    checksum: String,
-    raw_checksum: String,
+    checksum: Checksum,
+    raw_checksum: Checksum,
     size: u64,
 }
 
@@ -50,10 +51,11 @@ impl Fixture {
         }
     }
 
-    fn expected(&self) -> Expected<'_> {
+    fn expected(&self) -> Expected {
         Expected {
-            checksum: &self.checksum,
-            raw_checksum: Some(&self.raw_checksum),
+            file_size: None,
+            checksum: self.checksum.clone(),
+            raw_checksum: Some(self.raw_checksum.clone()),
             original_size: Some(self.size),
         }
     }
@@ -91,7 +93,7 @@ fn a_flipped_byte_is_a_checksum_mismatch_and_leaves_no_copy() {
 fn content_that_differs_from_the_record_is_corrupt_and_a_missing_file_is_missing() {
     let f = Fixture::new(500);
     let wrong = Expected {
-        raw_checksum: Some("sha256:00"),
+        raw_checksum: Some(Checksum::from_digest([0u8; 32])),
         ..f.expected()
     };
     let err = verify_into(&f.gz, &wrong, &f.path("copy.db")).unwrap_err();

@@ -80,17 +80,6 @@ impl EngineError {
         }
     }
 
-    /// Exit codes of the guide's appendix B; 5 for anything else.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            EngineError::InsufficientDiskSpace { .. } => 1,
-            EngineError::DatabaseNotFound { .. } => 2,
-            EngineError::IntegrityCheckFailed { .. } | EngineError::DatabaseCorrupt { .. } => 3,
-            EngineError::PermissionDenied { .. } => 4,
-            _ => 5,
-        }
-    }
-
     /// The failure's figures for the catalog and the API, as the guide's
     /// error bodies give them.
     pub fn details(&self) -> Option<serde_json::Value> {

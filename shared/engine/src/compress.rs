@@ -18,9 +18,11 @@ use std::thread;
 use libdeflater::{CompressionLvl, Compressor};
 use sha2::{Digest, Sha256};
 
-use super::EngineError;
-use super::sharing::LentCore;
-use crate::fsutil;
+use nexus_domain::Checksum;
+
+use crate::reading::{HashingWriter, checksum_of};
+use crate::sharing::LentCore;
+use crate::{EngineError, fsutil};
 
 /// Size of one gzip member's input. Large enough that restarting the
 /// dictionary at each member costs well under 1% of output size.
@@ -63,14 +65,9 @@ impl CompressOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compressed {
     pub raw_size: u64,
-    pub raw_sha256: String,
+    pub raw_sha256: Checksum,
     pub gz_size: u64,
-    pub gz_sha256: String,
-}
-
-/// `sha256:<hex>`, as stored and shown.
-pub fn checksum_text(digest: impl AsRef<[u8]>) -> String {
-    format!("sha256:{}", hex::encode(digest))
+    pub gz_sha256: Checksum,
 }
 
 /// Compresses `source` into the new file `dest` (mode 0600), fsyncs it, and
@@ -99,13 +96,13 @@ pub fn gzip_file_sharing(
     let mut input = File::open(source).map_err(read_err)?;
     let total = input.metadata().map_err(read_err)?.len().max(1);
     let output = fsutil::create_private_file(dest).map_err(write_err)?;
-    let mut sink = Hashing::new(BufWriter::with_capacity(IO_BYTES, output));
+    let mut sink = HashingWriter::new(BufWriter::with_capacity(IO_BYTES, output));
     let level = CompressionLvl::new(i32::from(options.level)).map_err(|_| {
         EngineError::InvalidOptions(format!("compression level {} (1–12)", options.level))
     })?;
 
     let threads = options.thread_count();
-    let (raw_size, raw_sha256) = thread::scope(|scope| -> Result<(u64, String), EngineError> {
+    let (raw_size, raw_sha256) = thread::scope(|scope| -> Result<(u64, Checksum), EngineError> {
         let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(threads);
         let (member_tx, member_rx) = sync_channel::<(u64, Vec<u8>)>(threads);
         // Shared by the compressors; dropped with the last of them, so the
@@ -142,7 +139,7 @@ pub fn gzip_file_sharing(
         Ok(read)
     })?;
 
-    let (buffered, gz_size, gz_hasher) = sink.finish();
+    let (buffered, gz_size, gz_sha256) = sink.finish();
     let file = buffered
         .into_inner()
         .map_err(|e| write_err(e.into_error()))?;
@@ -151,7 +148,7 @@ pub fn gzip_file_sharing(
         raw_size,
         raw_sha256,
         gz_size,
-        gz_sha256: checksum_text(gz_hasher.finalize()),
+        gz_sha256,
     })
 }
 
@@ -166,7 +163,7 @@ fn read_chunks(
     chunks: SyncSender<(u64, Vec<u8>)>,
     total: u64,
     progress: &mut dyn FnMut(f64) -> Result<(), EngineError>,
-) -> Result<(u64, String), ReadError> {
+) -> Result<(u64, Checksum), ReadError> {
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     for index in 0.. {
@@ -186,7 +183,7 @@ fn read_chunks(
             break;
         }
     }
-    Ok((size, checksum_text(hasher.finalize())))
+    Ok((size, Checksum::from_digest(hasher.finalize())))
 }
 
 /// Reads up to `limit` bytes, fewer only at the end of the input.
@@ -232,58 +229,9 @@ fn write_in_order<W: Write>(members: Receiver<(u64, Vec<u8>)>, out: &mut W) -> i
     Ok(())
 }
 
-/// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Hashing {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    fn finish(self) -> (W, u64, Sha256) {
-        (self.inner, self.bytes, self.hasher)
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; IO_BYTES];
-    let mut size = 0u64;
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((size, checksum_text(hasher.finalize())))
+/// Size and checksum of a file, streamed.
+pub fn sha256_file(path: &Path) -> io::Result<(u64, Checksum)> {
+    checksum_of(File::open(path)?)
 }
 
 #[cfg(test)]
@@ -324,7 +272,7 @@ mod tests {
             sha256_file(&dest).unwrap(),
             (c.gz_size, c.gz_sha256.clone())
         );
-        assert_eq!(c.raw_sha256, checksum_text(Sha256::digest(&data)));
+        assert_eq!(c.raw_sha256, Checksum::from_digest(Sha256::digest(&data)));
         let mut back = Vec::new();
         MultiGzDecoder::new(File::open(&dest).unwrap())
             .read_to_end(&mut back)

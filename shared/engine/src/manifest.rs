@@ -8,9 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::EngineError;
-use crate::catalog::CreatedBy;
-use crate::domain::{BackupId, BackupType};
 use crate::fsutil;
+use nexus_domain::{BackupId, BackupType, Checksum, CreatedBy};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -21,9 +20,9 @@ pub struct Manifest {
     pub file_size: u64,
     pub original_size: u64,
     /// `sha256:<hex>` of the `.db.gz`.
-    pub checksum: String,
+    pub checksum: Checksum,
     /// `sha256:<hex>` of the uncompressed database.
-    pub raw_checksum: String,
+    pub raw_checksum: Checksum,
     pub created_by: ManifestCreator,
     pub description: Option<String>,
     pub started_at: DateTime<Utc>,

@@ -14,12 +14,12 @@
 //!   is never replaced by a rename, which would corrupt open connections.
 //! - [`check_live`] runs `PRAGMA integrity_check` on the live database.
 //!
-//! [`live`] runs a whole live restore: lock, verification, safety backup,
-//! apply, check and rollback, recorded in the catalog.
+//! The whole live restore (lock, verification, safety backup, apply, check
+//! and rollback, recorded in the catalog) is orchestrated above the engine,
+//! in `nexus_shared::runner::restore`.
 
 mod apply;
 mod copy;
-pub mod live;
 
 pub use apply::{Applied, ApplyFailure, apply};
 pub use copy::verify_into;
@@ -28,8 +28,10 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{EngineError, snapshot};
-use crate::fsutil;
+use nexus_domain::Checksum;
+
+use crate::reading::Expected;
+use crate::{EngineError, fsutil, snapshot};
 
 /// Beyond the database itself, room for SQLite's side files.
 const HEADROOM: u64 = 8 << 20;
@@ -39,7 +41,10 @@ pub enum RestoreError {
     #[error("the backup file is missing: {}", path.display())]
     BackupMissing { path: PathBuf },
     #[error("the backup file's checksum {actual} differs from the recorded {expected}")]
-    ChecksumMismatch { expected: String, actual: String },
+    ChecksumMismatch {
+        expected: Checksum,
+        actual: Checksum,
+    },
     #[error("the backup is corrupt: {detail}")]
     BackupCorrupt { detail: String },
     #[error("{} already exists: a restore to a path never overwrites", path.display())]
@@ -49,15 +54,6 @@ pub enum RestoreError {
          which SQLite cannot change in WAL mode"
     )]
     PageSizeMismatch { backup: u32, live: u32 },
-    /// The local file failed, and so did the offsite copy that was to stand in.
-    #[error("{local}; the offsite copy could not stand in: {offsite}")]
-    OffsiteFailed {
-        local: Box<RestoreError>,
-        offsite: crate::offsite::OffsiteError,
-    },
-    /// Only from the test hook of [`live`].
-    #[error("failure injected by NEXUS_TEST_FAIL_RESTORE_AFTER={0} (test hook)")]
-    Injected(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -71,32 +67,9 @@ impl RestoreError {
             RestoreError::BackupCorrupt { .. } => "backup_corrupt",
             RestoreError::DestinationExists { .. } => "destination_exists",
             RestoreError::PageSizeMismatch { .. } => "page_size_mismatch",
-            RestoreError::OffsiteFailed { offsite, .. } => offsite.code(),
-            RestoreError::Injected(_) => "injected_failure",
             RestoreError::Engine(e) => e.code(),
         }
     }
-
-    /// CLI exit code (appendix B): 3 for a backup that fails its checks.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RestoreError::ChecksumMismatch { .. } | RestoreError::BackupCorrupt { .. } => 3,
-            RestoreError::OffsiteFailed { local, .. } => local.exit_code(),
-            RestoreError::Engine(e) => e.exit_code(),
-            _ => 5,
-        }
-    }
-}
-
-/// What the catalog says a backup file holds.
-#[derive(Debug, Clone, Copy)]
-pub struct Expected<'a> {
-    /// `sha256:<hex>` of the `.db.gz`.
-    pub checksum: &'a str,
-    /// `sha256:<hex>` of the database, when recorded.
-    pub raw_checksum: Option<&'a str>,
-    /// Size of the database, when recorded.
-    pub original_size: Option<u64>,
 }
 
 /// A decompressed, verified copy of a backup. Dropping it removes the file
@@ -128,7 +101,7 @@ impl Drop for VerifiedCopy {
     }
 }
 
-fn with_side_files(path: &Path) -> [PathBuf; 4] {
+pub fn with_side_files(path: &Path) -> [PathBuf; 4] {
     ["", "-wal", "-shm", "-journal"].map(|suffix| {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
@@ -164,7 +137,7 @@ pub struct RestoredFile {
 /// Refuses if `dest` exists; on any error nothing is left under `dest`.
 pub fn restore_to_path(
     backup: &Path,
-    expected: &Expected<'_>,
+    expected: &Expected,
     dest: &Path,
 ) -> Result<RestoredFile, RestoreError> {
     let exists = |path: &Path| RestoreError::DestinationExists {

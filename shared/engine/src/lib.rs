@@ -1,13 +1,18 @@
-//! The backup engine: everything a backup does to files, independent of
-//! HTTP, the queue and the catalog. Callers pass a [`BackupPlan`] and an
+//! The backup engine: everything a backup, a verification or a restore
+//! does to files and SQLite databases, independent of HTTP, the queue and
+//! the catalog. It is a crate of its own so that the compiler keeps it so:
+//! it uses `nexus-domain` and no other crate of the workspace
+//! (docs/architecture.md). Callers pass a [`BackupPlan`] and an
 //! [`Observer`] that hears each step (the worker records progress, the CLI
 //! prints the guide's log lines).
 
 pub mod compress;
 mod error;
+pub mod fsutil;
 pub mod manifest;
 pub mod pause;
 pub mod preflight;
+pub mod reading;
 pub mod restore;
 pub mod sharing;
 pub mod snapshot;
@@ -20,10 +25,8 @@ use chrono::{DateTime, Utc};
 pub use error::EngineError;
 pub use preflight::Preflight;
 
-use crate::catalog::CreatedBy;
-use crate::domain::{BackupId, Phase};
-use crate::fsutil;
 use manifest::Manifest;
+use nexus_domain::{BackupId, Checksum, CreatedBy, Phase};
 
 /// Everything needed to take one backup.
 #[derive(Debug, Clone)]
@@ -45,8 +48,19 @@ pub struct BackupOutcome {
     pub manifest_path: PathBuf,
     pub file_size: u64,
     pub original_size: u64,
-    pub checksum: String,
-    pub raw_checksum: String,
+    pub checksum: Checksum,
+    pub raw_checksum: Checksum,
+}
+
+impl From<&BackupOutcome> for reading::Expected {
+    fn from(o: &BackupOutcome) -> Self {
+        reading::Expected {
+            file_size: Some(o.file_size),
+            checksum: o.checksum.clone(),
+            original_size: Some(o.original_size),
+            raw_checksum: Some(o.raw_checksum.clone()),
+        }
+    }
 }
 
 /// Steps of a backup, as they happen.

@@ -76,7 +76,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = check(&dir.path().join("nope.db"), dir.path(), 0).unwrap_err();
         assert_eq!(err.code(), "database_not_found");
-        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

@@ -4,16 +4,16 @@
 
 use chrono::Utc;
 
-use super::{LOCK_WAIT, RestoreRunner, Stop, expected, failed, live_folder};
+use super::{LOCK_WAIT, RestoreRunner, StepError, Stop, failed, live_folder};
 use crate::catalog::{
-    AuditResult, BackupRecord, LIVE_DATABASE, NewBackup, RestorePhase, RestoreRecord,
+    AuditResult, BackupRecord, LIVE_DATABASE, NewBackup, OffsiteState, RestorePhase, RestoreRecord,
 };
 use crate::domain::BackupType;
 use crate::engine::EngineError;
 use crate::engine::restore::{
     RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into, with_side_files,
 };
-use crate::runner::{LogLines, RunOutcome, Runner};
+use crate::runner::{BackupRunner, LogLines, Outcome};
 use crate::{fsutil, offsite};
 
 impl RestoreRunner<'_> {
@@ -25,7 +25,7 @@ impl RestoreRunner<'_> {
         record: &RestoreRecord,
         backup: &BackupRecord,
         suffix: &str,
-    ) -> Result<VerifiedCopy, RestoreError> {
+    ) -> Result<VerifiedCopy, StepError> {
         let scratch = self.settings.backup_root.join(".tmp");
         fsutil::create_private_dir(&scratch)
             .map_err(|e| EngineError::io("cannot create the scratch folder", &scratch, e))?;
@@ -40,15 +40,20 @@ impl RestoreRunner<'_> {
             let _ = fsutil::remove_if_exists(&leftover);
         }
         let file = self.settings.backup_root.join(&backup.file_path);
-        match verify_into(&file, &expected(backup), &copy) {
+        let expected = backup
+            .expected()
+            .ok_or_else(|| RestoreError::BackupCorrupt {
+                detail: format!("backup {} has no checksum on record", backup.id),
+            })?;
+        match verify_into(&file, &expected, &copy) {
             Err(
                 local @ (RestoreError::BackupMissing { .. }
                 | RestoreError::ChecksumMismatch { .. }
                 | RestoreError::BackupCorrupt { .. }),
             ) if self.settings.offsite.enabled() => {
-                self.verify_offsite(record, backup, local, &scratch, &copy)
+                self.verify_offsite(record, backup, &expected, local, &scratch, &copy)
             }
-            other => other,
+            other => Ok(other?),
         }
     }
 
@@ -59,20 +64,18 @@ impl RestoreRunner<'_> {
         &self,
         record: &RestoreRecord,
         backup: &BackupRecord,
+        expected: &crate::engine::reading::Expected,
         local: RestoreError,
         scratch: &std::path::Path,
         copy: &std::path::Path,
-    ) -> Result<VerifiedCopy, RestoreError> {
-        let fail = |local: RestoreError, offsite| RestoreError::OffsiteFailed {
-            local: Box::new(local),
-            offsite,
-        };
+    ) -> Result<VerifiedCopy, StepError> {
+        let fail = |local: RestoreError, offsite| StepError::OffsiteFailed { local, offsite };
         let stored = match self.catalog.get_offsite_copy(&backup.id) {
-            Ok(Some(c)) if c.state == crate::catalog::OffsiteState::Stored => c,
-            Ok(_) => return Err(local),
+            Ok(Some(c)) if c.state == OffsiteState::Stored => c,
+            Ok(_) => return Err(local.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the offsite copy's record");
-                return Err(local);
+                return Err(local.into());
             }
         };
         tracing::warn!(error = %local, object = %stored.object_key, "the local backup file cannot be used: fetching its offsite copy");
@@ -106,7 +109,7 @@ impl RestoreRunner<'_> {
                 stored.checksum
             ),
         );
-        verify_into(fetched.path(), &expected(backup), copy)
+        Ok(verify_into(fetched.path(), expected, copy)?)
     }
 
     /// Records and runs the `before_restore` backup through the ordinary
@@ -129,7 +132,7 @@ impl RestoreRunner<'_> {
             .set_restore_safety_backup(&record.id, &self.owner, &id)?;
         self.catalog
             .let_through_lock(LIVE_DATABASE, &self.owner, Some(&id))?;
-        let outcome = Runner {
+        let outcome = BackupRunner {
             catalog: self.catalog,
             settings: self.settings,
             owner: format!("{}/safety", self.owner),
@@ -139,7 +142,7 @@ impl RestoreRunner<'_> {
         self.catalog
             .let_through_lock(LIVE_DATABASE, &self.owner, None)?;
         let why = match outcome {
-            RunOutcome::Succeeded(done) => {
+            Outcome::Succeeded(done) => {
                 let detail = format!("{id}: {} ({} bytes)", done.checksum, done.file_size);
                 self.audit(
                     record,
@@ -149,7 +152,9 @@ impl RestoreRunner<'_> {
                 );
                 return Ok(self.catalog.get_backup(&id)?);
             }
-            RunOutcome::Failed(e) => format!("{}: {}", e.code, e.message),
+            Outcome::Failed(failure) => {
+                format!("{}: {}", failure.error.code, failure.error.message)
+            }
             other => format!("{other:?}"),
         };
         let message =
@@ -166,7 +171,7 @@ impl RestoreRunner<'_> {
         record: &RestoreRecord,
         safety: &BackupRecord,
         step: &str,
-        cause: &RestoreError,
+        cause: &StepError,
     ) -> Stop {
         tracing::error!(restore_id = %record.id, code = cause.code(), error = %cause, "{step} failed after the live database was changed: putting the safety backup back");
         if let Err(e) =
@@ -178,8 +183,8 @@ impl RestoreRunner<'_> {
         let live = self.settings.db_path.as_path();
         let put_back = self
             .verify(record, safety, "-rollback")
-            .and_then(|copy| apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error))
-            .and_then(|_| check_live(live));
+            .and_then(|copy| Ok(apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error)?))
+            .and_then(|_| Ok(check_live(live)?));
         match put_back {
             Ok(()) => {
                 self.audit(

@@ -8,7 +8,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::RestoreError;
-use crate::engine::EngineError;
+use crate::EngineError;
 use crate::fsutil;
 
 /// How [`apply`] went.

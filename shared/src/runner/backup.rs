@@ -6,37 +6,20 @@
 //! in-process when no worker is alive. Both go through the same lease, so a
 //! backup never runs twice at once.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::{Failure, LeaseKeeper, Outcome, audit};
+use crate::alert::Alert;
 use crate::catalog::{
     AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Completed,
-    ErrorInfo, LeaseOutcome,
+    LeaseOutcome,
 };
-use crate::domain::{BackupId, BackupStatus, Phase};
+use crate::domain::{BackupId, ErrorInfo, Phase};
 use crate::engine::{self, BackupOutcome, BackupPlan, EngineError, Event, Observer};
 use crate::fsutil::human_size;
 use crate::settings::Settings;
 
-/// How a run ended.
-#[derive(Debug)]
-pub enum RunOutcome {
-    Succeeded(BackupOutcome),
-    /// The engine failed; this is the failure as recorded.
-    Failed(ErrorInfo),
-    /// Nothing to do: the backup had already ended.
-    AlreadyFinished(BackupStatus),
-    /// Another runner holds a live lease on it.
-    HeldElsewhere {
-        owner: String,
-    },
-    /// The lease was lost mid-way; the runner that took it over finishes.
-    HandedOver(String),
-}
-
-pub struct Runner<'a> {
+pub struct BackupRunner<'a> {
     pub catalog: &'a Catalog,
     pub settings: &'a Settings,
     /// Unique to this run, e.g. `<worker name>/<ulid>`.
@@ -44,50 +27,43 @@ pub struct Runner<'a> {
     pub audit_source: AuditSource,
 }
 
-impl Runner<'_> {
+impl BackupRunner<'_> {
     /// Runs the backup `id`, telling `observer` each engine event too.
     pub fn run(
         &self,
         id: &BackupId,
         observer: &mut dyn Observer,
-    ) -> Result<RunOutcome, CatalogError> {
+    ) -> Result<Outcome<BackupOutcome>, CatalogError> {
         let ttl = self.settings.lease_ttl();
         match self.catalog.acquire_lease(id, &self.owner, ttl)? {
             LeaseOutcome::Acquired => {}
             LeaseOutcome::AlreadyFinished(status) => {
-                return Ok(RunOutcome::AlreadyFinished(status));
+                return Ok(Outcome::AlreadyFinished(status.to_string()));
             }
             LeaseOutcome::HeldElsewhere { owner } => {
-                return Ok(RunOutcome::HeldElsewhere { owner });
+                return Ok(Outcome::HeldElsewhere { owner });
             }
         }
         let record = self.catalog.get_backup(id)?;
-        let lost = Arc::new(AtomicBool::new(false));
-        let keeper = LeaseKeeper::start(
-            self.catalog.clone(),
-            id.clone(),
-            self.owner.clone(),
-            ttl,
-            lost.clone(),
-        );
-        // Restore lock (engine::restore::live): while a restore rewrites the
+        let keeper = LeaseKeeper::start("backup", ttl, {
+            let (catalog, id, owner) = (self.catalog.clone(), id.clone(), self.owner.clone());
+            move || catalog.renew_lease(&id, &owner, ttl)
+        });
+        // Restore lock (runner::restore): while a restore rewrites the
         // live database it holds the catalog lock `live_database`; a backup
         // waits here, before its snapshot, until it is released (the
         // restore's own safety backup is let through). The lease is renewed
         // meanwhile; losing it ends the wait.
-        if !self
-            .catalog
-            .wait_for_live_database(id, &|| lost.load(Ordering::SeqCst))?
-        {
-            return Ok(RunOutcome::HandedOver(
+        if !self.catalog.wait_for_live_database(id, &|| keeper.lost())? {
+            return Ok(Outcome::HandedOver(
                 "the lease was taken over while waiting for a restore".into(),
             ));
         }
-        let result = self.run_with_retries(&record, observer, &lost);
+        let result = self.run_with_retries(&record, observer, &keeper);
         drop(keeper);
         match result {
             Ok(outcome) => self.record_success(id, outcome),
-            Err(EngineError::Aborted(reason)) => Ok(RunOutcome::HandedOver(reason)),
+            Err(EngineError::Aborted(reason)) => Ok(Outcome::HandedOver(reason)),
             Err(e) => self.record_failure(id, e),
         }
     }
@@ -96,7 +72,7 @@ impl Runner<'_> {
         &self,
         record: &BackupRecord,
         observer: &mut dyn Observer,
-        lost: &AtomicBool,
+        keeper: &LeaseKeeper,
     ) -> Result<BackupOutcome, EngineError> {
         let q = &self.settings.queue;
         let plan = BackupPlan {
@@ -117,7 +93,7 @@ impl Runner<'_> {
                 id: &record.id,
                 owner: &self.owner,
                 ttl: self.settings.lease_ttl(),
-                lost,
+                keeper,
                 inner: &mut *observer,
                 percent: 0,
                 written_at: Instant::now(),
@@ -138,7 +114,7 @@ impl Runner<'_> {
         &self,
         id: &BackupId,
         outcome: BackupOutcome,
-    ) -> Result<RunOutcome, CatalogError> {
+    ) -> Result<Outcome<BackupOutcome>, CatalogError> {
         let done = Completed {
             file_size: outcome.file_size,
             original_size: outcome.original_size,
@@ -146,7 +122,7 @@ impl Runner<'_> {
             raw_checksum: outcome.raw_checksum.clone(),
         };
         if !self.catalog.mark_success(id, &self.owner, &done)? {
-            return Ok(RunOutcome::HandedOver(
+            return Ok(Outcome::HandedOver(
                 "the lease was taken over before the result was recorded".into(),
             ));
         }
@@ -155,10 +131,14 @@ impl Runner<'_> {
             AuditResult::Success,
             format!("{} ({})", outcome.checksum, human_size(outcome.file_size)),
         );
-        Ok(RunOutcome::Succeeded(outcome))
+        Ok(Outcome::Succeeded(outcome))
     }
 
-    fn record_failure(&self, id: &BackupId, e: EngineError) -> Result<RunOutcome, CatalogError> {
+    fn record_failure(
+        &self,
+        id: &BackupId,
+        e: EngineError,
+    ) -> Result<Outcome<BackupOutcome>, CatalogError> {
         let mut error = ErrorInfo {
             code: e.code().to_owned(),
             message: e.to_string(),
@@ -173,7 +153,8 @@ impl Runner<'_> {
             AuditResult::Failure,
             format!("{}: {}", error.code, error.message),
         );
-        Ok(RunOutcome::Failed(error))
+        let alert = Alert::backup_failed(id, &error);
+        Ok(Outcome::Failed(Failure { error, alert }))
     }
 
     /// The live database is damaged: the failure says which backup passed
@@ -206,60 +187,12 @@ impl Runner<'_> {
     }
 
     fn audit(&self, id: &BackupId, result: AuditResult, detail: String) {
-        let mut entry = AuditEntry::system(self.audit_source, "backup.run", result)
-            .target(id.to_string())
-            .detail(detail);
-        if self.audit_source == AuditSource::Cli {
-            entry.actor = crate::os_user();
-        }
-        if let Err(e) = self.catalog.append_audit(&entry) {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
-    }
-}
-
-/// Renews the lease in the background through phases that report no
-/// progress (the integrity check of a large database); raises `lost` when
-/// it was taken over. Stops when dropped.
-struct LeaseKeeper {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl LeaseKeeper {
-    fn start(
-        catalog: Catalog,
-        id: BackupId,
-        owner: String,
-        ttl: Duration,
-        lost: Arc<AtomicBool>,
-    ) -> Self {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ttl / 3) {
-                match catalog.renew_lease(&id, &owner, ttl) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lost.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot renew the backup lease"),
-                }
-            }
-        });
-        LeaseKeeper {
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for LeaseKeeper {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        audit(
+            self.catalog,
+            AuditEntry::system(self.audit_source, "backup.run", result)
+                .target(id.to_string())
+                .detail(detail),
+        );
     }
 }
 
@@ -271,7 +204,7 @@ struct CatalogProgress<'a> {
     id: &'a BackupId,
     owner: &'a str,
     ttl: Duration,
-    lost: &'a AtomicBool,
+    keeper: &'a LeaseKeeper,
     inner: &'a mut dyn Observer,
     percent: u8,
     written_at: Instant,
@@ -300,7 +233,7 @@ impl CatalogProgress<'_> {
 
 impl Observer for CatalogProgress<'_> {
     fn event(&mut self, event: Event<'_>) -> Result<(), EngineError> {
-        if self.lost.load(Ordering::SeqCst) {
+        if self.keeper.lost() {
             return Err(EngineError::Aborted(
                 "the lease on this backup was taken over".into(),
             ));
@@ -319,42 +252,4 @@ impl Observer for CatalogProgress<'_> {
         }
         self.inner.event(event)
     }
-}
-
-/// An observer that writes the guide's §4.2 log lines through `tracing`.
-pub struct LogLines;
-
-impl Observer for LogLines {
-    fn event(&mut self, event: Event<'_>) -> Result<(), EngineError> {
-        for line in log_lines(&event) {
-            tracing::info!("{line}");
-        }
-        Ok(())
-    }
-}
-
-/// The guide's §4.2 log lines for an engine event (often none).
-pub fn log_lines(event: &Event<'_>) -> Vec<String> {
-    let line = match event {
-        Event::Preflight(p) => {
-            return vec![
-                format!("Database size: {}", human_size(p.database_bytes)),
-                format!("Available disk space: {}", human_size(p.available_bytes)),
-            ];
-        }
-        Event::PhaseStarted(Phase::Snapshot) => "Creating backup...".into(),
-        Event::SnapshotTaken { path, .. } => format!("Backup created: {}", path.display()),
-        Event::PhaseStarted(Phase::IntegrityCheck) => "Running integrity check...".into(),
-        Event::IntegrityOk => "Integrity check: OK".into(),
-        Event::PhaseStarted(Phase::Compress) => "Compressing backup...".into(),
-        Event::Compressed { from, to } => {
-            format!(
-                "Compression complete ({} -> {})",
-                human_size(*from),
-                human_size(*to)
-            )
-        }
-        _ => return Vec::new(),
-    };
-    vec![line]
 }

@@ -1,0 +1,84 @@
+//! Decompressing a backup into a new file while checking it, in the one
+//! pass over the `.db.gz` that the verification makes too
+//! ([`crate::reading`]).
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use super::{RestoreError, VerifiedCopy};
+use crate::reading::{Expected, Pass, read_backup};
+use crate::{EngineError, fsutil, snapshot};
+
+/// Decompresses `backup` into the new file `copy` (mode 0600) and checks
+/// it against `expected`. On any error `copy` is removed.
+pub fn verify_into(
+    backup: &Path,
+    expected: &Expected,
+    copy: &Path,
+) -> Result<VerifiedCopy, RestoreError> {
+    let input = File::open(backup).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => RestoreError::BackupMissing {
+            path: backup.to_path_buf(),
+        },
+        _ => EngineError::io("cannot open the backup file", backup, e).into(),
+    })?;
+    let mut output = fsutil::create_private_file(copy)
+        .map_err(|e| EngineError::io("cannot create the restore copy", copy, e))?;
+    let mut verified = VerifiedCopy {
+        path: copy.to_path_buf(),
+        bytes: 0,
+    };
+    let pass = read_backup(input, Some(&mut output));
+    drop(output);
+    if let Some(e) = pass.read_error {
+        return Err(EngineError::io("cannot read the backup file", backup, e).into());
+    }
+    if let Some(e) = pass.copy_error {
+        return Err(EngineError::io("cannot write the restore copy", copy, e).into());
+    }
+    if pass.checksum != expected.checksum {
+        return Err(RestoreError::ChecksumMismatch {
+            expected: expected.checksum.clone(),
+            actual: pass.checksum,
+        });
+    }
+    let corrupt = |detail: String| RestoreError::BackupCorrupt { detail };
+    if let Some(e) = &pass.gzip_error {
+        return Err(corrupt(format!(
+            "{} after {} bytes of output",
+            Pass::describe_gzip_error(e),
+            pass.raw_bytes
+        )));
+    }
+    if pass.trailing > 0 {
+        return Err(corrupt(format!(
+            "{} bytes of unexpected data after the end of the gzip stream",
+            pass.trailing
+        )));
+    }
+    if let Some(size) = expected.original_size
+        && size != pass.raw_bytes
+    {
+        return Err(corrupt(format!(
+            "it decompresses to {} bytes; the record says {size}",
+            pass.raw_bytes
+        )));
+    }
+    if let Some(sum) = &expected.raw_checksum
+        && *sum != pass.raw_checksum
+    {
+        return Err(corrupt(format!(
+            "the decompressed database is {}; the record says {sum}",
+            pass.raw_checksum
+        )));
+    }
+    verified.bytes = pass.raw_bytes;
+    match snapshot::integrity_check(copy) {
+        Ok(()) => Ok(verified),
+        Err(EngineError::IntegrityCheckFailed { detail }) => {
+            Err(corrupt(format!("PRAGMA integrity_check: {detail}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
