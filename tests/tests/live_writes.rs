@@ -13,10 +13,11 @@ fn a_backup_taken_while_another_process_commits_succeeds_and_the_writer_sees_no_
     let app = TestApp::builder().db_size_mb(60).spawn();
     let token = app.admin_token();
     let before = count_rows(&app.db_path, "incidents");
-    // busy_timeout 0: any moment the backup made the writer wait would be an error.
+    // busy_timeout 0: any moment the backup made the writer wait would be
+    // an error. It writes long enough for the three backups to run inside.
     let writer = Command::new(env!("CARGO_BIN_EXE_itsm-writer"))
         .arg(&app.db_path)
-        .arg("6")
+        .arg("20")
         .arg("0")
         .output_async();
     std::thread::sleep(Duration::from_millis(500));
@@ -33,6 +34,19 @@ fn a_backup_taken_while_another_process_commits_succeeds_and_the_writer_sees_no_
 
     assert_eq!(report["errors"], 0, "the writer hit errors: {report}");
     assert!(report["commits"].as_u64().unwrap() > 0, "{report}");
+    // The backups really ran while the writer committed: it wrote before
+    // the first one started and after the last one started.
+    let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert!(
+        time(&report["first_commit_at"]) < time(&ids[0]["started_at"]),
+        "the writer started after the first backup: {report} {}",
+        ids[0]
+    );
+    assert!(
+        time(&report["last_commit_at"]) > time(&ids[2]["started_at"]),
+        "the writer stopped before the last backup: {report} {}",
+        ids[2]
+    );
     let mut last = before;
     for done in ids {
         let copy = app.dir.path().join("copy.db");
@@ -58,6 +72,10 @@ fn a_backup_taken_while_another_process_commits_succeeds_and_the_writer_sees_no_
         assert!(incidents >= last, "later backups see later states");
         last = incidents;
     }
+    assert!(
+        last > before,
+        "no backup saw a row the writer added: {before} rows at the start, {last} in the last backup"
+    );
     assert!(count_rows(&app.db_path, "incidents") >= last);
 }
 

@@ -58,6 +58,8 @@ async fn drive(
     }
     if ctx.settings.schedule.catch_up {
         catch_up(&ctx, &schedule, cursor).await;
+    } else {
+        tracing::info!("catch-up is off: slots missed while the scheduler was down stay missed");
     }
     loop {
         let Some(next) = cron.next_after(cursor, tz) else {
@@ -121,6 +123,8 @@ async fn catch_up(ctx: &JobContext, schedule: &Schedule, now: DateTime<Utc>) {
     if let Some(slot) = schedule.missed_slot(since, now, ctx.settings.tz()) {
         tracing::info!(slot = %slot.to_rfc3339(), "catching up a slot missed while the scheduler was down");
         fire(ctx, schedule, slot).await;
+    } else {
+        tracing::info!("no slot was missed while the scheduler was down");
     }
 }
 

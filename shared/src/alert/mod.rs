@@ -3,7 +3,6 @@
 
 pub mod disk;
 pub mod mail;
-pub mod relief;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

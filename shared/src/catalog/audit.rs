@@ -164,47 +164,7 @@ impl Catalog {
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let (last_id, prev): (i64, Option<String>) = tx
-            .query_row(
-                "SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .unwrap_or((0, None));
-        let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
-        let id = last_id + 1;
-        let now = time::now_text();
-        let fields = StoredFields {
-            actor: &entry.actor,
-            actor_id: entry.actor_id,
-            source: entry.source.as_str(),
-            remote_addr: entry.remote_addr.as_deref(),
-            action: entry.action,
-            target: entry.target.as_deref(),
-            result: entry.result.as_str(),
-            detail: entry.detail.as_deref(),
-        };
-        let hash = record_hash(&prev, id, &now, &fields);
-        tx.execute(
-            "INSERT INTO audit_logs (id, occurred_at, actor, actor_id, source, remote_addr, action,
-                 target, result, detail, created_at, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?2, ?11, ?12)",
-            params![
-                id,
-                now,
-                fields.actor,
-                fields.actor_id,
-                fields.source,
-                fields.remote_addr,
-                fields.action,
-                fields.target,
-                fields.result,
-                fields.detail,
-                prev,
-                hash,
-            ],
-        )?;
+        append_in(&tx, entry)?;
         tx.commit()?;
         Ok(())
     }
@@ -339,4 +299,51 @@ impl Catalog {
         }
         Ok(report)
     }
+}
+
+/// Appends `entry` to the chain inside `tx` (an IMMEDIATE transaction), so
+/// that it commits together with the change it records.
+pub(super) fn append_in(tx: &rusqlite::Transaction<'_>, entry: &AuditEntry) -> Result<()> {
+    let (last_id, prev): (i64, Option<String>) = tx
+        .query_row(
+            "SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
+    let id = last_id + 1;
+    let now = time::now_text();
+    let fields = StoredFields {
+        actor: &entry.actor,
+        actor_id: entry.actor_id,
+        source: entry.source.as_str(),
+        remote_addr: entry.remote_addr.as_deref(),
+        action: entry.action,
+        target: entry.target.as_deref(),
+        result: entry.result.as_str(),
+        detail: entry.detail.as_deref(),
+    };
+    let hash = record_hash(&prev, id, &now, &fields);
+    tx.execute(
+        "INSERT INTO audit_logs (id, occurred_at, actor, actor_id, source, remote_addr, action,
+             target, result, detail, created_at, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?2, ?11, ?12)",
+        params![
+            id,
+            now,
+            fields.actor,
+            fields.actor_id,
+            fields.source,
+            fields.remote_addr,
+            fields.action,
+            fields.target,
+            fields.result,
+            fields.detail,
+            prev,
+            hash,
+        ],
+    )?;
+    Ok(())
 }

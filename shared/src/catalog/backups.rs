@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use super::audit::append_in;
+use super::{AuditEntry, Catalog, CatalogError, OptionalRow, Result, time};
 use crate::domain::{BackupId, BackupStatus, BackupType, Checksum, CreatedBy, ErrorInfo, Phase};
 use crate::engine::reading::Expected;
 
@@ -353,8 +354,21 @@ impl Catalog {
 
     /// Records success. Only the lease holder may finish a backup.
     pub fn mark_success(&self, id: &BackupId, owner: &str, done: &Completed) -> Result<bool> {
-        let conn = self.connect()?;
-        let updated = conn.execute(
+        self.mark_success_audited(id, owner, done, None)
+    }
+
+    /// Records success and, in the same transaction, its audit entry: a
+    /// client that sees the status sees the entry.
+    pub fn mark_success_audited(
+        &self,
+        id: &BackupId,
+        owner: &str,
+        done: &Completed,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool> {
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let updated = tx.execute(
             "UPDATE backups SET status = 'success', phase = 'done', progress_percent = 100,
                  file_size = ?3, original_size = ?4, checksum = ?5, raw_checksum = ?6,
                  completed_at = ?7, error_code = NULL, error_message = NULL,
@@ -370,6 +384,12 @@ impl Catalog {
                 time::now_text()
             ],
         )?;
+        if updated == 1
+            && let Some(entry) = audit
+        {
+            append_in(&tx, entry)?;
+        }
+        tx.commit()?;
         Ok(updated == 1)
     }
 
@@ -382,8 +402,20 @@ impl Catalog {
         owner: Option<&str>,
         error: &ErrorInfo,
     ) -> Result<bool> {
-        let conn = self.connect()?;
-        let updated = conn.execute(
+        self.mark_failure_audited(id, owner, error, None)
+    }
+
+    /// Records the failure and, in the same transaction, its audit entry.
+    pub fn mark_failure_audited(
+        &self,
+        id: &BackupId,
+        owner: Option<&str>,
+        error: &ErrorInfo,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool> {
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let updated = tx.execute(
             "UPDATE backups SET status = 'failure', completed_at = ?3,
                  error_code = ?4, error_message = ?5, error_details = ?7,
                  lease_owner = NULL, lease_expires_at = NULL
@@ -399,6 +431,12 @@ impl Catalog {
                 error.details.as_ref().map(|d| d.to_string())
             ],
         )?;
+        if updated == 1
+            && let Some(entry) = audit
+        {
+            append_in(&tx, entry)?;
+        }
+        tx.commit()?;
         Ok(updated == 1)
     }
 

@@ -15,11 +15,12 @@ use object_store::{ClientOptions, ObjectStoreExt as _, RetryConfig, WriteMultipa
 use tokio::sync::mpsc;
 
 use super::parts::produce;
-use super::{Key, OffsiteError, OffsiteSettings, object_key};
+use super::{Key, OffsiteError, object_key};
 use crate::domain::BackupId;
 use crate::domain::Checksum;
 use crate::engine::reading::HashingWriter;
 use crate::fsutil;
+use crate::settings::OffsiteSettings;
 
 /// A configured bucket, with the encryption key when one is set.
 #[derive(Clone)]

@@ -16,13 +16,11 @@ pub mod bucket;
 pub mod crypt;
 mod error;
 mod parts;
-pub mod settings;
 pub mod view;
 
 pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
 pub use crypt::Key;
 pub use error::OffsiteError;
-pub use settings::OffsiteSettings;
 
 use crate::domain::BackupId;
 

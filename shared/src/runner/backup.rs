@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Failure, LeaseKeeper, Outcome, audit};
+use super::{Failure, LeaseKeeper, Outcome, audit_entry};
 use crate::alert::Alert;
 use crate::catalog::{
     AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Completed,
@@ -121,16 +121,19 @@ impl BackupRunner<'_> {
             checksum: outcome.checksum.clone(),
             raw_checksum: outcome.raw_checksum.clone(),
         };
-        if !self.catalog.mark_success(id, &self.owner, &done)? {
-            return Ok(Outcome::HandedOver(
-                "the lease was taken over before the result was recorded".into(),
-            ));
-        }
-        self.audit(
+        let entry = self.audit_entry(
             id,
             AuditResult::Success,
             format!("{} ({})", outcome.checksum, human_size(outcome.file_size)),
         );
+        if !self
+            .catalog
+            .mark_success_audited(id, &self.owner, &done, Some(&entry))?
+        {
+            return Ok(Outcome::HandedOver(
+                "the lease was taken over before the result was recorded".into(),
+            ));
+        }
         Ok(Outcome::Succeeded(outcome))
     }
 
@@ -147,12 +150,13 @@ impl BackupRunner<'_> {
         if let EngineError::DatabaseCorrupt { .. } = e {
             self.name_the_backup_to_restore(&mut error);
         }
-        self.catalog.mark_failure(id, Some(&self.owner), &error)?;
-        self.audit(
+        let entry = self.audit_entry(
             id,
             AuditResult::Failure,
             format!("{}: {}", error.code, error.message),
         );
+        self.catalog
+            .mark_failure_audited(id, Some(&self.owner), &error, Some(&entry))?;
         let alert = Alert::backup_failed(id, &error);
         Ok(Outcome::Failed(Failure { error, alert }))
     }
@@ -186,13 +190,11 @@ impl BackupRunner<'_> {
         }
     }
 
-    fn audit(&self, id: &BackupId, result: AuditResult, detail: String) {
-        audit(
-            self.catalog,
-            AuditEntry::system(self.audit_source, "backup.run", result)
-                .target(id.to_string())
-                .detail(detail),
-        );
+    /// The `backup.run` entry, committed with the outcome it records.
+    fn audit_entry(&self, id: &BackupId, result: AuditResult, detail: String) -> AuditEntry {
+        audit_entry(self.audit_source, "backup.run", result)
+            .target(id.to_string())
+            .detail(detail)
     }
 }
 

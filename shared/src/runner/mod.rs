@@ -19,7 +19,7 @@ pub use restore::RestoreRunner;
 pub use verification::{VerificationRunner, Verified};
 
 use crate::alert::Alert;
-use crate::catalog::{AuditEntry, AuditSource, Catalog};
+use crate::catalog::{AuditEntry, AuditResult, AuditSource, Catalog};
 use crate::domain::ErrorInfo;
 
 /// How a run ended, for every kind of run.
@@ -45,12 +45,21 @@ pub struct Failure {
     pub alert: Alert,
 }
 
-/// Appends `entry`, as the CLI's operating-system user when the run is the
-/// CLI's. A failure to write is logged: the run's outcome stands.
-fn audit(catalog: &Catalog, mut entry: AuditEntry) {
-    if entry.source == AuditSource::Cli {
-        entry.actor = crate::os_user();
+/// An audit entry of a run: its actor is the process (`worker`), or the
+/// operating-system user when the CLI runs it.
+fn audit_entry(source: AuditSource, action: &'static str, result: AuditResult) -> AuditEntry {
+    let entry = AuditEntry::system(source, action, result);
+    match source {
+        AuditSource::Cli => AuditEntry {
+            actor: crate::os_user(),
+            ..entry
+        },
+        _ => entry,
     }
+}
+
+/// Appends `entry`. A failure to write is logged: the run's outcome stands.
+fn audit(catalog: &Catalog, entry: AuditEntry) {
     if let Err(e) = catalog.append_audit(&entry) {
         tracing::error!(error = %e, "cannot write the audit log");
     }

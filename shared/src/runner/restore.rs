@@ -28,11 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Failure, LeaseKeeper, Outcome, audit};
+use super::{Failure, LeaseKeeper, Outcome, audit, audit_entry};
 use crate::alert::Alert;
 use crate::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, LIVE_DATABASE,
-    LockOutcome, RestoreClaim, RestorePhase, RestoreRecord,
+    AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, LIVE_DATABASE, LockOutcome,
+    RestoreClaim, RestorePhase, RestoreRecord,
 };
 use crate::domain::{BackupId, BackupStatus, ErrorInfo, RestoreId};
 use crate::engine::restore::{RestoreError, apply, check_live};
@@ -430,7 +430,7 @@ impl RestoreRunner<'_> {
     ) {
         audit(
             self.catalog,
-            AuditEntry::system(self.audit_source, action, result)
+            audit_entry(self.audit_source, action, result)
                 .target(record.id.to_string())
                 .detail(format!(
                     "{} (backup {}, requested by {})",

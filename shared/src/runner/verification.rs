@@ -8,11 +8,9 @@
 
 use std::time::Duration;
 
-use super::{LeaseKeeper, Outcome, audit};
+use super::{LeaseKeeper, Outcome, audit, audit_entry};
 use crate::alert::Alert;
-use crate::catalog::{
-    AuditEntry, AuditResult, AuditSource, Begun, Catalog, CatalogError, Claim, Verification,
-};
+use crate::catalog::{AuditResult, AuditSource, Begun, Catalog, CatalogError, Claim, Verification};
 use crate::domain::{BackupId, CheckId, CheckStatus, CreatedBy};
 use crate::engine::verify::{self, Scratch, VerifyReport};
 use crate::settings::Settings;
@@ -120,8 +118,8 @@ impl VerificationRunner<'_> {
         } else {
             AuditResult::Failure
         };
-        let entry = AuditEntry::system(self.audit_source, "backup.verify", result)
-            .target(v.backup_id.to_string());
+        let entry =
+            audit_entry(self.audit_source, "backup.verify", result).target(v.backup_id.to_string());
         if report.passed {
             tracing::info!(backup_id = %v.backup_id, check_id = %v.check_id,
                 duration_ms = report.duration.as_millis() as u64, "Backup verification passed");

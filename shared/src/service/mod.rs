@@ -5,6 +5,7 @@
 pub mod deletion;
 pub mod prune;
 pub mod reconcile;
+pub mod relief;
 pub mod request;
 
 use crate::catalog::{Catalog, CatalogError};

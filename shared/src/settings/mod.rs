@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-pub use crate::offsite::OffsiteSettings;
+mod offsite;
 pub use crate::retention::RetentionSettings;
 pub use crate::schedule::ScheduleSettings;
+pub use offsite::OffsiteSettings;
 pub use secret::{Secret, Timezone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,8 +10,10 @@
 //! error (`SQLITE_BUSY`, ...) is counted; the first few are logged to stderr
 //! and the loop goes on. At the end it prints one JSON line on stdout,
 //! `{"commits": N, "errors": M, "first_error": "..." | null, "p50_ms": ..,
-//! "p99_ms": .., "max_ms": ..}` (the latencies of the successful commits,
-//! for `make bench`), and exits 0.
+//! "p99_ms": .., "max_ms": .., "first_commit_at": "<RFC 3339>" | null,
+//! "last_commit_at": ..}` (the latencies of the successful commits, for
+//! `make bench`; when the first and last commits were made, so a test can
+//! show that a backup overlapped the writes), and exits 0.
 //! A bad command line or a database that cannot be opened exits non-zero.
 //! SIGTERM kills it (default behaviour), without a report.
 
@@ -52,6 +54,8 @@ struct Report {
     first_error: Option<String>,
     /// How long each successful commit took, from `BEGIN` to `COMMIT`.
     latencies: Vec<Duration>,
+    first_commit_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_commit_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Report {
@@ -78,6 +82,8 @@ fn main() -> anyhow::Result<()> {
         "p50_ms": report.percentile_ms(50.0),
         "p99_ms": report.percentile_ms(99.0),
         "max_ms": report.percentile_ms(100.0),
+        "first_commit_at": report.first_commit_at.map(|t| t.to_rfc3339()),
+        "last_commit_at": report.last_commit_at.map(|t| t.to_rfc3339()),
     });
     println!("{line}");
     Ok(())
@@ -133,6 +139,9 @@ fn write_for(conn: &mut Connection, duration: Duration, users: (i64, i64)) -> Re
             Ok(()) => {
                 report.commits += 1;
                 report.latencies.push(started.elapsed());
+                let now = chrono::Utc::now();
+                report.first_commit_at.get_or_insert(now);
+                report.last_commit_at = Some(now);
             }
             Err(e) => {
                 report.errors += 1;

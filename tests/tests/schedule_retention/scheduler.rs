@@ -160,9 +160,14 @@ fn with_catch_up_off_a_missed_slot_stays_missed() {
         .unwrap();
 
     app.start_worker();
-    std::thread::sleep(Duration::from_secs(2));
+    // The positive sign that the scheduler ran its start-up and decided.
+    wait_until(
+        "the scheduler's catch-up decision",
+        Duration::from_secs(30),
+        || app.logs().contains("catch-up is off"),
+    );
 
-    assert!(scheduled(&app).is_empty());
+    assert!(scheduled(&app).is_empty(), "{:?}", scheduled(&app));
 }
 
 #[test]

@@ -6,10 +6,10 @@
 use chrono::Utc;
 use nexus_shared::alert::Alert;
 use nexus_shared::alert::disk::decide;
-use nexus_shared::alert::relief::relieve;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::domain::DiskLevel;
 use nexus_shared::fsutil;
+use nexus_shared::service::relief::relieve;
 
 use super::alert::raise;
 use crate::JobContext;

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
+use super::deletion::{DeleteError, delete_backup};
 use crate::catalog::{BackupFilter, Catalog, CatalogError};
 use crate::domain::{BackupId, BackupStatus, BackupType};
 use crate::fsutil;
-use crate::service::deletion::{DeleteError, delete_backup};
 
 /// Deletes old automatic backups, oldest first, until usage is under
 /// `target_percent` or nothing deletable is left. Returns what it deleted.
