@@ -3,6 +3,7 @@
 //! the backup engine and the job queue.
 
 pub mod alert;
+pub mod blocking;
 pub mod catalog;
 pub mod crypto;
 pub mod demo;
