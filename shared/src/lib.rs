@@ -21,6 +21,7 @@ pub mod settings;
 pub mod signals;
 pub mod stores;
 pub mod telemetry;
+pub mod views;
 
 /// The name of the operating-system user running this process, for audit
 /// entries of CLI actions.

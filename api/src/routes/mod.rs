@@ -24,7 +24,6 @@ mod schedules;
 mod storage;
 mod verifications;
 mod verify_all;
-mod views;
 mod web;
 
 use axum::Router;

@@ -12,6 +12,7 @@ use nexus_shared::catalog::{
     CatalogError, CreatedBy, ErrorInfo, RestoreId, RestorePhase, RestoreRecord,
 };
 use nexus_shared::domain::BackupStatus;
+use nexus_shared::views::local_time;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +20,6 @@ use utoipa_axum::routes;
 
 use super::params::RestoreIdParam;
 use super::restore_request;
-use super::views::local_time;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
@@ -89,7 +89,7 @@ async fn detail(
     _user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<JsonResponse<RestoreView>, ApiError> {
-    let id = RestoreId::parse(&id).map_err(|e| ApiError::InvalidRestoreId(e.0))?;
+    let id = RestoreId::parse(&id)?;
     let wanted = id.clone();
     let record = state
         .catalog(move |c| c.get_restore(&wanted))

@@ -17,7 +17,6 @@ pub mod crypt;
 mod error;
 mod parts;
 pub mod settings;
-pub mod view;
 
 pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
 pub use crypt::Key;
