@@ -1,5 +1,10 @@
 //! Authentication: JWTs signed with the service's secret, and the
-//! [`AuthUser`] extractor that every protected handler takes.
+//! [`AuthUser`] extractor that every protected handler takes; [`admit`]
+//! lets a user do an audited action, or writes the denial.
+
+mod admit;
+
+pub use admit::{Action, Admitted, Needs, actions, admit, audit_entry};
 
 use std::path::Path;
 

@@ -8,9 +8,15 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use nexus_shared::catalog::CatalogError;
+use nexus_shared::domain::InvalidRestoreId;
+use nexus_shared::domain::{BackupId, InvalidBackupId, InvalidDescription, MAX_DESCRIPTION_CHARS};
 use nexus_shared::engine::EngineError;
 use nexus_shared::fsutil::human_size;
+use nexus_shared::queue::QueueError;
+use nexus_shared::service::request::RequestError;
 use serde_json::{Value, json};
+use tokio::task::JoinError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -305,9 +311,64 @@ impl From<EngineError> for ApiError {
     }
 }
 
-impl From<nexus_shared::catalog::CatalogError> for ApiError {
-    fn from(e: nexus_shared::catalog::CatalogError) -> Self {
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
         ApiError::Internal(anyhow::Error::new(e).context("catalog"))
+    }
+}
+
+/// The queue's database cannot take the job: 503, whatever the cause.
+impl From<QueueError> for ApiError {
+    fn from(_: QueueError) -> Self {
+        ApiError::QueueUnavailable
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Queue(e) => e.into(),
+            RequestError::Catalog(e) => e.into(),
+        }
+    }
+}
+
+/// Blocking work that panicked.
+impl From<JoinError> for ApiError {
+    fn from(e: JoinError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<InvalidBackupId> for ApiError {
+    fn from(e: InvalidBackupId) -> Self {
+        ApiError::InvalidBackupId(e.0)
+    }
+}
+
+impl From<InvalidRestoreId> for ApiError {
+    fn from(e: InvalidRestoreId) -> Self {
+        ApiError::InvalidRestoreId(e.0)
+    }
+}
+
+/// The domain's checks, in the API's words (`details.reason`).
+impl From<InvalidDescription> for ApiError {
+    fn from(e: InvalidDescription) -> Self {
+        ApiError::InvalidDescription(match e {
+            InvalidDescription::TooLong => {
+                format!("longer than {MAX_DESCRIPTION_CHARS} characters")
+            }
+            InvalidDescription::ControlCharacters => "contains control characters".into(),
+        })
+    }
+}
+
+/// A lookup of backup `id`: its absence is 404 `backup_not_found`.
+pub fn backup_not_found(id: &BackupId) -> impl FnOnce(CatalogError) -> ApiError + '_ {
+    move |e| match e {
+        CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
+        other => other.into(),
     }
 }
 

@@ -4,6 +4,7 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use nexus_shared::domain::BackupId;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -80,5 +81,23 @@ where
             .await
             .map(|axum::extract::Path(v)| Path(v))
             .map_err(|e: PathRejection| ApiError::InvalidRequest(e.body_text()))
+    }
+}
+
+/// A backup route's `{id}`, parsed. Text that is not a backup id is 400
+/// `invalid_backup_id`, with the text as given (cut to 100 characters) in
+/// `details.backup_id`; the route's other checks, such as its role, come
+/// before it in the handler's arguments.
+pub struct BackupIdPath(pub BackupId);
+
+impl<S> FromRequestParts<S> for BackupIdPath
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        Ok(BackupIdPath(BackupId::parse(&raw)?))
     }
 }

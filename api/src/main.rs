@@ -6,6 +6,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use clap::Parser;
 use nexus_api::bootstrap::{FirstAdmin, ensure_first_admin};
+use nexus_shared::blocking::blocking;
 
 /// Configured by `nexus-backup.toml` and the environment (README), not by flags.
 #[derive(Parser)]
@@ -24,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
 
     if settings.demo_db {
         let (path, size) = (settings.db_path.clone(), settings.demo_db_size_mb);
-        if tokio::task::spawn_blocking(move || nexus_shared::demo::ensure(&path, size * 1_000_000))
+        if blocking(move || nexus_shared::demo::ensure(&path, size * 1_000_000))
             .await?
             .context("cannot generate the demo database")?
         {
@@ -39,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
 
     let first_admin = {
         let (catalog, settings) = (state.catalog.clone(), state.settings.clone());
-        tokio::task::spawn_blocking(move || ensure_first_admin(&catalog, &settings)).await??
+        blocking(move || ensure_first_admin(&catalog, &settings)).await??
     };
     match first_admin {
         FirstAdmin::Generated { username, password } => println!(

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use nexus_shared::blocking::blocking;
 use nexus_shared::catalog::{Catalog, CatalogError};
 use nexus_shared::queue::Queue;
 use nexus_shared::settings::Settings;
@@ -25,7 +26,7 @@ impl AppState {
         F: FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
     {
         let catalog = self.catalog.clone();
-        tokio::task::spawn_blocking(move || f(&catalog))
+        blocking(move || f(&catalog))
             .await
             .map_err(|e| CatalogError::Io(std::io::Error::other(e)))?
     }

@@ -4,11 +4,11 @@
 //! methods that really answer; its security claims hold; every error answer
 //! it names has the error body.
 //!
-//! The router's paths are read from the router (axum prints them in its
-//! `Debug` output), not from the document or a hand list, and each method
-//! is tried: one answered by the router's 405 fallback is not routed. So a
-//! route added with a plain `.route(..)` beside utoipa-axum's `routes!`
-//! fails here until it is documented.
+//! The router's paths are read from the router (`nexus_api::routes::paths`:
+//! axum prints them in its `Debug` output), not from the document or a
+//! hand list, and each method is tried: one answered by the router's 405
+//! fallback is not routed. So a route added with a plain `.route(..)`
+//! beside utoipa-axum's `routes!` fails here until it is documented.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -66,18 +66,10 @@ async fn call(app: &axum::Router, method: Method, path: &str) -> (StatusCode, Va
     )
 }
 
-/// The paths the router matches, from its `Debug` output
-/// (`RouteId(n): "/path"` entries), that the document must describe.
-fn router_paths(app: &axum::Router) -> BTreeSet<String> {
-    let printed = format!("{app:?}");
-    let paths: BTreeSet<String> = printed
-        .split("): \"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .filter(|p| !p.contains("__private__"))
-        .filter(|p| p.starts_with("/api/v1/") || ["/healthz", "/metrics"].contains(p))
-        .map(str::to_owned)
-        .collect();
+/// The paths the router matches (see `nexus_api::routes::paths`), that
+/// the document must describe.
+fn router_paths() -> BTreeSet<String> {
+    let paths = nexus_api::routes::paths();
     assert!(
         paths.contains("/healthz") && paths.contains("/api/v1/backups"),
         "could not read the router's paths from its Debug output \
@@ -127,7 +119,7 @@ fn operations() -> Vec<(Method, String, &'static Operation)> {
 async fn the_document_lists_exactly_the_routes_the_router_answers() {
     let (app, _dir) = app().await;
     let mut routed = BTreeSet::new();
-    for path in router_paths(&app) {
+    for path in router_paths() {
         for method in METHODS {
             let (status, body) = call(&app, method.clone(), &concrete(&path)).await;
             let fallback = (status == StatusCode::METHOD_NOT_ALLOWED

@@ -7,6 +7,7 @@ pub use nexus_engine as engine;
 pub use nexus_engine::fsutil;
 
 pub mod alert;
+pub mod blocking;
 pub mod catalog;
 pub mod crypto;
 pub mod demo;
@@ -21,6 +22,7 @@ pub mod settings;
 pub mod signals;
 pub mod stores;
 pub mod telemetry;
+pub mod views;
 
 /// The name of the operating-system user running this process, for audit
 /// entries of CLI actions.

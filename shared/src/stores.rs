@@ -24,7 +24,7 @@ pub async fn open(settings: &Settings) -> Result<(Catalog, Queue), StoreError> {
     let path = settings.catalog_path();
     let catalog = {
         let path = path.clone();
-        tokio::task::spawn_blocking(move || Catalog::open(&path))
+        crate::blocking::blocking(move || Catalog::open(&path))
             .await
             .map_err(|e| CatalogError::Io(std::io::Error::other(e)))
             .and_then(|opened| opened)

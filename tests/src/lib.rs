@@ -359,17 +359,56 @@ impl TestApp {
         timeout: Duration,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let start = Instant::now();
-        loop {
+        let what = format!("backup {id} to reach the expected state");
+        self.eventually(&what, timeout, Duration::from_millis(50), || {
             let backup = self.get_backup(token, id);
             if done(&backup) {
-                return backup;
+                Ok(backup)
+            } else {
+                Err(backup.to_string())
             }
-            assert!(
-                start.elapsed() < timeout,
-                "backup {id} did not reach the expected state in {timeout:?}: {backup}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        })
+    }
+
+    /// [`eventually`], with the app's logs in the failure.
+    pub fn eventually<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        every: Duration,
+        poll: impl FnMut() -> Result<T, String>,
+    ) -> T {
+        wait(what, limit, every, poll, || self.logs())
+    }
+}
+
+/// Calls `poll` every `every` until it gives a value (`Err` carries what
+/// it saw instead). After `limit` the test fails, saying what it waited
+/// for and the last thing `poll` saw.
+pub fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    poll: impl FnMut() -> Result<T, String>,
+) -> T {
+    wait(what, limit, every, poll, String::new)
+}
+
+fn wait<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut poll: impl FnMut() -> Result<T, String>,
+    logs: impl FnOnce() -> String,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match poll() {
+            Ok(value) => return value,
+            Err(seen) if start.elapsed() >= limit => {
+                panic!("waited {limit:?} for {what}; last seen: {seen}\n{}", logs())
+            }
+            Err(_) => std::thread::sleep(every),
         }
     }
 }

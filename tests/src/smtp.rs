@@ -4,10 +4,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
+
+/// How often the waits look at the mailbox.
+const POLL: Duration = Duration::from_millis(100);
 
 pub struct SmtpSink {
     pub port: u16,
@@ -66,36 +69,27 @@ impl SmtpSink {
         timeout: Duration,
         wanted: impl Fn(&Value) -> bool,
     ) -> Vec<Value> {
-        let start = Instant::now();
-        loop {
-            let matching: Vec<Value> = self.messages().into_iter().filter(&wanted).collect();
-            if !matching.is_empty() {
-                return matching;
+        crate::eventually("a matching mail", timeout, POLL, || {
+            let messages = self.messages();
+            let matching: Vec<Value> = messages.iter().filter(|m| wanted(m)).cloned().collect();
+            if matching.is_empty() {
+                Err(format!("{messages:#?}"))
+            } else {
+                Ok(matching)
             }
-            assert!(
-                start.elapsed() < timeout,
-                "no matching mail within {timeout:?}; got {:#?}",
-                self.messages()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 
     /// Waits until at least `n` messages arrived.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
-        let start = Instant::now();
-        loop {
+        crate::eventually(&format!("{n} mail(s)"), timeout, POLL, || {
             let messages = self.messages();
             if messages.len() >= n {
-                return messages;
+                Ok(messages)
+            } else {
+                Err(format!("{} mail(s)", messages.len()))
             }
-            assert!(
-                start.elapsed() < timeout,
-                "expected {n} mail(s) within {timeout:?}, got {}",
-                messages.len()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 }
 

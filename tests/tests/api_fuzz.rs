@@ -70,19 +70,19 @@ fn post(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> (StatusC
 
 /// Polls `GET path` until `done` holds for its body.
 fn wait_for(app: &TestApp, token: &str, path: &str, what: &str, done: impl Fn(&Value) -> bool) {
-    let start = Instant::now();
-    loop {
-        let (status, body) = app.get_json(token, path);
-        if status == StatusCode::OK && done(&body) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "waited too long for {what}: {body}\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    app.eventually(
+        what,
+        Duration::from_secs(120),
+        Duration::from_millis(100),
+        || {
+            let (status, body) = app.get_json(token, path);
+            if status == StatusCode::OK && done(&body) {
+                Ok(())
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        },
+    )
 }
 
 /// What the app holds before the run: a successful backup, verified, with

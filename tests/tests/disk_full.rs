@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nexus_e2e::smtp::SmtpSink;
 use nexus_e2e::tmpfs::Tmpfs;
@@ -19,15 +19,17 @@ use serde_json::json;
 const MOMENTS: [&str; 3] = ["snapshot", "compress", "finalize"];
 
 fn wait_for_file(path: &Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{} never appeared: the backup did not reach its pause",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("{} (the backup at its pause)", path.display());
+    nexus_e2e::eventually(
+        &what,
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            path.exists()
+                .then_some(())
+                .ok_or_else(|| "no file".to_owned())
+        },
+    )
 }
 
 /// Every file under `root`, folders left out.

@@ -4,7 +4,7 @@
 //! dashboard and the alert rules ask only for metrics it serves.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nexus_e2e::TestApp;
 use nexus_e2e::prom::{self, Sample, value};
@@ -66,21 +66,17 @@ fn verify(app: &TestApp, token: &str, id: &str) -> Value {
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let check_id = r.json::<Value>().unwrap()["check_id"].clone();
-    let start = Instant::now();
-    loop {
+    let (limit, every) = (Duration::from_secs(60), Duration::from_millis(50));
+    app.eventually("the verification to finish", limit, every, || {
         let (_, body) = app.get_json(token, &format!("/api/v1/backups/{id}/verifications"));
-        let found = body["verifications"]
+        body["verifications"]
             .as_array()
             .unwrap()
             .iter()
             .find(|v| v["check_id"] == check_id && v["status"] != "in_progress")
-            .cloned();
-        if let Some(done) = found {
-            return done;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{body}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            .cloned()
+            .ok_or_else(|| body.to_string())
+    })
 }
 
 fn unix_seconds(rfc3339: &Value) -> f64 {

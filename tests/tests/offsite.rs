@@ -39,29 +39,6 @@ fn backup(app: &TestApp, token: &str, backup_type: &str) -> Value {
     done
 }
 
-/// Calls `poll` every `every` until it gives a value; fails the test with
-/// `what`, the last thing `poll` saw and the app's logs after `limit`.
-fn eventually<T>(
-    app: &TestApp,
-    what: &str,
-    limit: Duration,
-    every: Duration,
-    mut poll: impl FnMut() -> Result<T, String>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        match poll() {
-            Ok(value) => return value,
-            Err(seen) => assert!(
-                start.elapsed() < limit,
-                "waited too long for {what}: {seen}\n{}",
-                app.logs()
-            ),
-        }
-        std::thread::sleep(every);
-    }
-}
-
 const POLL: Duration = Duration::from_millis(100);
 
 /// Polls the backup until `ready` says its view is what the test waits for.
@@ -72,7 +49,7 @@ fn wait_for(
     what: &str,
     ready: impl Fn(&Value) -> bool,
 ) -> Value {
-    eventually(app, what, Duration::from_secs(120), POLL, || {
+    app.eventually(what, Duration::from_secs(120), POLL, || {
         let view = app.get_backup(token, id);
         if ready(&view) {
             Ok(view)
@@ -108,7 +85,7 @@ fn restore(app: &TestApp, token: &str, id: &str) -> Value {
     );
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let restore_id = accepted["restore_id"].as_str().unwrap();
-    eventually(app, "the restore", Duration::from_secs(120), POLL, || {
+    app.eventually("the restore", Duration::from_secs(120), POLL, || {
         let (_, body) = app.get_json(token, &format!("/api/v1/restores/{restore_id}"));
         if body["status"] != "in_progress" {
             Ok(body)
@@ -232,8 +209,7 @@ fn a_bucket_that_goes_away_mid_upload_costs_a_retry_never_a_half_recorded_copy()
     let id = accepted["backup_id"].as_str().unwrap().to_owned();
 
     // Cut the server off as soon as the first part of the upload lands.
-    eventually(
-        &app,
+    app.eventually(
         "a part of the upload",
         Duration::from_secs(120),
         Duration::from_millis(1),
@@ -251,8 +227,7 @@ fn a_bucket_that_goes_away_mid_upload_costs_a_retry_never_a_half_recorded_copy()
     // While the bucket is away the copy is never called stored.
     let catalog = app.catalog();
     let backup_id = nexus_shared::domain::BackupId::parse(&id).unwrap();
-    let failed_once = eventually(
-        &app,
+    let failed_once = app.eventually(
         "the failed try to be recorded",
         Duration::from_secs(90),
         Duration::from_millis(50),
@@ -330,8 +305,7 @@ fn offsite_copies_past_their_retention_are_removed_and_the_newest_stays() {
         status == StatusCode::ACCEPTED || status == StatusCode::OK,
         "{status} {body}"
     );
-    eventually(
-        &app,
+    app.eventually(
         "the expired object to go",
         Duration::from_secs(60),
         POLL,
@@ -580,23 +554,17 @@ fn an_upload_that_never_gets_through_is_failed_and_mailed_and_the_local_backup_s
         view["checksum"].as_str().unwrap()
     );
 
-    let mail = eventually(
-        &app,
-        "the alert mail",
-        Duration::from_secs(30),
-        POLL,
-        || {
-            sink.messages()
-                .into_iter()
-                .find(|m| {
-                    m["subject"]
-                        .as_str()
-                        .unwrap_or("")
-                        .contains("Offsite copy failed")
-                })
-                .ok_or_else(|| "no mail yet".to_owned())
-        },
-    );
+    let mail = app.eventually("the alert mail", Duration::from_secs(30), POLL, || {
+        sink.messages()
+            .into_iter()
+            .find(|m| {
+                m["subject"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Offsite copy failed")
+            })
+            .ok_or_else(|| "no mail yet".to_owned())
+    });
     assert!(mail["subject"].as_str().unwrap().contains(id), "{mail}");
     assert_eq!(
         sink.messages()

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nexus_e2e::reqwest::StatusCode;
 use nexus_e2e::smtp::SmtpSink;
@@ -81,19 +81,16 @@ fn restore(app: &TestApp, token: &str, id: &str) -> Value {
     assert_eq!(accepted["status"], "in_progress");
     let restore_id = accepted["restore_id"].as_str().unwrap();
     assert!(restore_id.starts_with("RST-"), "{restore_id}");
-    let start = Instant::now();
-    loop {
+    let (limit, every) = (Duration::from_secs(120), Duration::from_millis(50));
+    app.eventually("the restore to finish", limit, every, || {
         let (status, body) = app.get_json(token, &format!("/api/v1/restores/{restore_id}"));
         assert_eq!(status, StatusCode::OK, "{body}");
         if body["status"] != "in_progress" {
-            return body;
+            Ok(body)
+        } else {
+            Err(body.to_string())
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "restore still running: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }
 
 fn audit_actions(app: &TestApp) -> Vec<(String, String)> {
@@ -415,19 +412,18 @@ fn a_restore_that_fills_the_databases_disk_after_the_safety_copy_leaves_it_uncha
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let restore_id = accepted["restore_id"].as_str().unwrap();
     let path = format!("/api/v1/restores/{restore_id}");
-    let start = Instant::now();
-    loop {
+    let every = Duration::from_millis(50);
+    app.eventually("the safety backup", Duration::from_secs(60), every, || {
         let (_, r) = app.get_json(&token, &path);
         if r["safety_backup_id"].is_string()
             && app.get_backup(&token, r["safety_backup_id"].as_str().unwrap())["status"]
                 == "success"
         {
-            break;
+            return Ok(());
         }
         assert_eq!(r["status"], "in_progress", "{r}");
-        assert!(start.elapsed() < Duration::from_secs(60), "{r}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Err(r.to_string())
+    });
     std::thread::sleep(Duration::from_millis(500));
     let free = nexus_shared::fsutil::available_bytes(disk.path()).unwrap();
     let ballast = disk.path().join("ballast");
@@ -441,15 +437,19 @@ fn a_restore_that_fills_the_databases_disk_after_the_safety_copy_leaves_it_uncha
         .mark_failure(&copying, Some("test"), &error)
         .unwrap();
 
-    let start = Instant::now();
-    let done = loop {
-        let (_, r) = app.get_json(&token, &path);
-        if r["status"] != "in_progress" {
-            break r;
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "{r}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let done = app.eventually(
+        "the restore to end",
+        Duration::from_secs(120),
+        every,
+        || {
+            let (_, r) = app.get_json(&token, &path);
+            if r["status"] != "in_progress" {
+                Ok(r)
+            } else {
+                Err(r.to_string())
+            }
+        },
+    );
 
     assert_eq!(done["status"], "failure", "{done}");
     assert_eq!(done["phase"], "apply", "{done}");

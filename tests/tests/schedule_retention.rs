@@ -9,7 +9,7 @@ mod schedule_retention {
 }
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nexus_e2e::reqwest::StatusCode;
@@ -39,11 +39,9 @@ pub fn only_daily(builder: TestAppBuilder, cron: &str) -> TestAppBuilder {
 
 /// Polls `done` every 20 ms until it holds, or fails after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    nexus_e2e::eventually(what, timeout, Duration::from_millis(20), || {
+        done().then_some(()).ok_or_else(|| "not yet".to_owned())
+    })
 }
 
 /// A scheduled backup record.

@@ -3,7 +3,7 @@
 //! and verify-all goes through every backup past a broken one.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nexus_e2e::TestApp;
 use nexus_e2e::reqwest::StatusCode;
@@ -46,18 +46,20 @@ fn wait_for_history(
     id: &str,
     done: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
-        let entries = history(app, token, id);
-        if done(&entries) {
-            return entries;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the verifications of {id} did not get there: {entries:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let what = format!("the verifications of {id} to get there");
+    app.eventually(
+        &what,
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || {
+            let entries = history(app, token, id);
+            if done(&entries) {
+                Ok(entries)
+            } else {
+                Err(format!("{entries:#?}"))
+            }
+        },
+    )
 }
 
 /// Polls until the verification `check_id` has finished; returns it.

@@ -6,7 +6,7 @@
 //! `target/ui-screenshots/`.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::key::Key;
 use nexus_e2e::TestApp;
@@ -396,19 +396,15 @@ fn an_admin_restores_a_backup_only_after_typing_its_id() {
 
 /// Polls the backup until its offsite copy is stored in the bucket.
 fn wait_for_offsite_copy(app: &TestApp, token: &str, id: &str) -> Value {
-    let start = Instant::now();
-    loop {
+    let (limit, every) = (Duration::from_secs(120), Duration::from_millis(100));
+    app.eventually("the offsite copy to be stored", limit, every, || {
         let view = app.get_backup(token, id);
         if view["copies"]["offsite"]["state"] == "stored" {
-            return view;
+            Ok(view)
+        } else {
+            Err(view.to_string())
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the offsite copy was not stored: {view}\n{}",
-            app.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use nexus_shared::blocking::blocking;
 use nexus_shared::catalog::Catalog;
 use nexus_shared::queue::Queue;
 use nexus_shared::settings::Settings;
@@ -43,6 +44,6 @@ impl JobContext {
         F: FnOnce(&Catalog) -> Result<T, nexus_shared::catalog::CatalogError> + Send + 'static,
     {
         let catalog = self.catalog.clone();
-        Ok(tokio::task::spawn_blocking(move || f(&catalog)).await??)
+        Ok(blocking(move || f(&catalog)).await??)
     }
 }

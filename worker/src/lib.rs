@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use apalis::prelude::{BackendExt, WorkerBuilder, WorkerBuilderExt};
+use nexus_shared::blocking::blocking;
 use nexus_shared::settings::Settings;
 use tokio::sync::watch;
 
@@ -44,7 +45,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if settings.demo_db {
-        let made = tokio::task::spawn_blocking({
+        let made = blocking({
             let (path, size) = (settings.db_path.clone(), settings.demo_db_size_mb);
             move || nexus_shared::demo::ensure(&path, size * 1_000_000)
         })

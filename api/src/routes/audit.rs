@@ -5,12 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_shared::catalog::AuditFilter;
+use nexus_shared::views::AuditLogView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::local_time;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
@@ -54,31 +54,12 @@ struct AuditQuery {
 /// A page of the audit trail, newest first.
 #[derive(Serialize, ToSchema)]
 struct AuditPage {
-    audit_logs: Vec<AuditLog>,
+    audit_logs: Vec<AuditLogView>,
     total: u64,
     limit: u32,
     // up to u32::MAX: wider than int32, the format of a u32 in the document
     #[schema(value_type = u64)]
     offset: u32,
-}
-
-/// One entry of the audit trail (SPEC §9).
-#[derive(Serialize, ToSchema)]
-struct AuditLog {
-    id: i64,
-    occurred_at: String,
-    /// The user, or `scheduler`, `worker`, `system`.
-    actor: String,
-    /// `api`, `cli`, `worker`, `scheduler` or `system`.
-    source: String,
-    remote_addr: Option<String>,
-    #[schema(example = "backup.create")]
-    action: String,
-    /// Usually a backup or restore id.
-    target: Option<String>,
-    /// `success`, `failure`, `denied` or `accepted`.
-    result: String,
-    detail: Option<String>,
 }
 
 impl AuditQuery {
@@ -153,17 +134,7 @@ async fn list(
     let tz = state.settings.tz();
     let audit_logs = records
         .into_iter()
-        .map(|r| AuditLog {
-            id: r.id,
-            occurred_at: local_time(r.occurred_at, tz),
-            actor: r.actor,
-            source: r.source,
-            remote_addr: r.remote_addr,
-            action: r.action,
-            target: r.target,
-            result: r.result,
-            detail: r.detail,
-        })
+        .map(|r| AuditLogView::new(r, tz))
         .collect();
     Ok(Json(AuditPage {
         audit_logs,

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
+use nexus_shared::blocking::blocking;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, CatalogError};
 use nexus_shared::domain::Role;
 use nexus_shared::password;
@@ -113,9 +114,7 @@ async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let given = body.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let matches = blocking(move || password::verify(&given, &hash)).await?;
 
     let mut entry = AuditEntry {
         actor: body.username.clone(),

@@ -6,18 +6,17 @@ use axum::Json as JsonResponse;
 use axum::extract::State;
 use nexus_shared::catalog::BackupFilter;
 use nexus_shared::domain::{BackupStatus, BackupType};
+use nexus_shared::views::BackupView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::params::BackupIdParam;
-use super::verifications::{not_found, parse_id};
-use super::views::BackupView;
 use super::{creation, deletion};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Path, Query};
+use crate::error::{ApiError, ErrorBody, backup_not_found};
+use crate::extract::{BackupIdPath, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -160,9 +159,8 @@ async fn list(
 async fn detail(
     State(state): State<AppState>,
     _user: AuthUser,
-    Path(id): Path<String>,
+    BackupIdPath(id): BackupIdPath,
 ) -> Result<JsonResponse<BackupView>, ApiError> {
-    let id = parse_id(&id)?;
     let (root, tz) = (state.settings.backup_root.clone(), state.settings.tz());
     let mut view = state
         .catalog({
@@ -170,7 +168,7 @@ async fn detail(
             move |c| Ok(BackupView::new(c.get_backup(&id)?, &root, tz))
         })
         .await
-        .map_err(not_found(&id))?;
+        .map_err(backup_not_found(&id))?;
     super::verifications::attach_last(&state, std::slice::from_mut(&mut view)).await?;
     super::offsite::attach_copies(&state, std::slice::from_mut(&mut view)).await?;
     Ok(JsonResponse(view))

@@ -10,21 +10,20 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::Utc;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, NewBackup};
+use nexus_shared::blocking::blocking;
+use nexus_shared::catalog::{AuditEntry, AuditResult, NewBackup};
 use nexus_shared::domain::CreatedBy;
-use nexus_shared::domain::{BackupStatus, BackupType};
+use nexus_shared::domain::{BackupStatus, BackupType, parse_description};
 use nexus_shared::engine::preflight;
-use nexus_shared::service::request::{RequestError, request_backup};
+use nexus_shared::service::request::request_backup;
+use nexus_shared::views::local_time;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::views::local_time;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, actions, admit};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
-
-const MAX_DESCRIPTION_CHARS: usize = 500;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,20 +89,7 @@ impl CreateBackup {
                     ApiError::InvalidBackupType(format!("{name:?} cannot be requested"))
                 })?,
         };
-        let description = match self.description {
-            None => None,
-            Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
-                return Err(ApiError::InvalidDescription(format!(
-                    "longer than {MAX_DESCRIPTION_CHARS} characters"
-                )));
-            }
-            Some(d) if d.chars().any(char::is_control) => {
-                return Err(ApiError::InvalidDescription(
-                    "contains control characters".into(),
-                ));
-            }
-            Some(d) => Some(d.trim().to_owned()).filter(|d| !d.is_empty()),
-        };
+        let description = parse_description(self.description)?;
         Ok((backup_type, description))
     }
 }
@@ -136,34 +122,19 @@ pub(super) async fn create(
     user: AuthUser,
     Json(body): Json<CreateBackup>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action: "backup.create",
-        target: None,
-        result: AuditResult::Denied,
-        detail: None,
-    };
-    if let Err(e) = user.require_operator() {
-        let entry = audit.detail(format!("role {}", user.role));
-        state.catalog(move |c| c.append_audit(&entry)).await?;
-        return Err(e);
-    }
+    let audit = admit::<actions::CreateBackup>(&state, &user, addr, None).await?;
     let (backup_type, description) = body.parse()?;
 
     // The same pre-flight the worker runs, so the client hears "no" now.
     let settings = state.settings.clone();
-    let preflight = tokio::task::spawn_blocking(move || {
+    let preflight = blocking(move || {
         preflight::check(
             &settings.db_path,
             &settings.backup_root,
             settings.reserve_bytes,
         )
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .await?;
     if let Err(e) = preflight {
         let entry = AuditEntry {
             result: AuditResult::Failure,
@@ -183,12 +154,7 @@ pub(super) async fn create(
         },
         started_at: Utc::now(),
     };
-    let record = request_backup(&state.catalog, &state.queue, &state.settings, new)
-        .await
-        .map_err(|e| match e {
-            RequestError::Queue(_) => ApiError::QueueUnavailable,
-            RequestError::Catalog(e) => e.into(),
-        })?;
+    let record = request_backup(&state.catalog, &state.queue, &state.settings, new).await?;
     let id = record.id.clone();
     let entry = AuditEntry {
         result: AuditResult::Accepted,

@@ -7,21 +7,19 @@
 //! Failed records have no file and may always be deleted. Answers 200
 //! `{"backup_id", "deleted": true}`. Routed in `backups.rs`, beside `GET`.
 
-use std::net::SocketAddr;
-
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, State};
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
-use nexus_shared::domain::BackupId;
+use axum::extract::State;
+use nexus_shared::blocking::blocking;
+use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::retention::Refusal;
 use nexus_shared::service::deletion::{self, DeleteError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::params::BackupIdParam;
-use crate::auth::AuthUser;
+use crate::auth::{Admitted, actions};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Path;
+use crate::extract::BackupIdPath;
 use crate::state::AppState;
 
 /// A deleted backup.
@@ -53,36 +51,15 @@ pub struct Deleted {
 )]
 pub async fn delete_backup(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-    Path(raw_id): Path<String>,
+    Admitted { user, audit, .. }: Admitted<actions::DeleteBackup>,
+    BackupIdPath(id): BackupIdPath,
 ) -> Result<JsonResponse<Deleted>, ApiError> {
-    let audit = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action: "backup.delete",
-        target: Some(raw_id.chars().take(100).collect()),
-        result: AuditResult::Denied,
-        detail: None,
-    };
-    if let Err(e) = user.require_admin() {
-        let entry = audit.detail(format!("role {}", user.role));
-        state.catalog(move |c| c.append_audit(&entry)).await?;
-        return Err(e);
-    }
-    let id = BackupId::parse(&raw_id).map_err(|e| ApiError::InvalidBackupId(e.0))?;
-
     let (catalog, root, target) = (
         state.catalog.clone(),
         state.settings.backup_root.clone(),
         id.clone(),
     );
-    let outcome =
-        tokio::task::spawn_blocking(move || deletion::delete_backup(&catalog, &root, &target))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+    let outcome = blocking(move || deletion::delete_backup(&catalog, &root, &target)).await?;
 
     let (result, detail) = match &outcome {
         Ok(record) => (

@@ -46,5 +46,5 @@ async fn sqlx_ping(state: &AppState) -> Result<(), ApiError> {
         .job_state("health-check")
         .await
         .map(|_| ())
-        .map_err(|_| ApiError::QueueUnavailable)
+        .map_err(ApiError::from)
 }

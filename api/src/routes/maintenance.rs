@@ -15,7 +15,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::domain::BackupType;
 use nexus_shared::queue::Job;
 use nexus_shared::service::prune::{PRUNED_TYPES, PrunePreview, preview, preview_document};
@@ -25,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::reconcile;
-use crate::auth::AuthUser;
+use crate::auth::{Admitted, AuthUser, actions, admit};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
 use crate::state::AppState;
@@ -47,35 +46,6 @@ pub(super) struct JobAccepted {
     /// The types a prune looks at: `daily`, `weekly`, `monthly`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) backup_types: Option<Vec<BackupType>>,
-}
-
-/// An admin, or a denial written to the audit trail.
-pub(super) async fn require_admin(
-    state: &AppState,
-    user: &AuthUser,
-    addr: SocketAddr,
-    action: &'static str,
-) -> Result<AuditEntry, ApiError> {
-    let entry = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action,
-        target: None,
-        result: AuditResult::Accepted,
-        detail: None,
-    };
-    if let Err(e) = user.require_admin() {
-        let denied = AuditEntry {
-            result: AuditResult::Denied,
-            ..entry
-        }
-        .detail(format!("role {}", user.role));
-        state.catalog(move |c| c.append_audit(&denied)).await?;
-        return Err(e);
-    }
-    Ok(entry)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -124,7 +94,8 @@ async fn prune(
             });
         }
     };
-    let audit = require_admin(&state, &user, addr, "backup.prune").await?;
+    // After `dry_run` is checked, as it always was.
+    let audit = admit::<actions::Prune>(&state, &user, addr, None).await?;
     if dry_run {
         return Ok(JsonResponse(preview_body(&state).await?).into_response());
     }
@@ -132,11 +103,7 @@ async fn prune(
         backup_types: PRUNED_TYPES.to_vec(),
         requested_by: user.username.clone(),
     };
-    let job_id = state
-        .queue
-        .push(job, None)
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
+    let job_id = state.queue.push(job, None).await?;
     let entry = audit.target(job_id.clone());
     state.catalog(move |c| c.append_audit(&entry)).await?;
     let body = JobAccepted {
@@ -159,10 +126,8 @@ async fn prune(
 )]
 async fn prune_preview(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
+    _admitted: Admitted<actions::Prune>,
 ) -> Result<JsonResponse<PrunePreview>, ApiError> {
-    require_admin(&state, &user, addr, "backup.prune").await?;
     Ok(JsonResponse(preview_body(&state).await?))
 }
 

@@ -42,16 +42,8 @@ async fn metrics(
     _reader: MetricsReader,
 ) -> Result<impl IntoResponse, ApiError> {
     let figures = state.catalog(|c| c.figures()).await?;
-    let jobs = state
-        .queue
-        .job_counts()
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
-    let workers_alive = state
-        .queue
-        .workers_alive()
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
+    let jobs = state.queue.job_counts().await?;
+    let workers_alive = state.queue.workers_alive().await?;
     // A filesystem that cannot be read leaves its figure out (an alert on
     // its absence tells), rather than failing the whole scrape.
     let storage_used_ratio = match backup_filesystem_usage(&state).await {

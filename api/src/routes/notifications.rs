@@ -8,13 +8,13 @@ use axum::extract::{ConnectInfo, State};
 use chrono::Utc;
 use nexus_shared::alert::Alert;
 use nexus_shared::alert::mail::{MailError, Mailer};
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
+use nexus_shared::catalog::{AuditEntry, AuditResult};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, audit_entry};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -61,12 +61,6 @@ async fn send_test(
         Err(e) => Err(e),
     };
     let entry = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action: "notification.test",
-        target: None,
         result: if result.is_ok() {
             AuditResult::Success
         } else {
@@ -76,6 +70,7 @@ async fn send_test(
             Ok(to) => format!("to {}", to.join(", ")),
             Err(e) => e.to_string(),
         }),
+        ..audit_entry(&user, addr, "notification.test")
     };
     state.catalog(move |c| c.append_audit(&entry)).await?;
     match result {

@@ -5,28 +5,25 @@
 //! Both answer 202: the worker does the work, the backup's `copies.offsite`
 //! shows how it went.
 
-use std::net::SocketAddr;
-
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::domain::{BackupId, BackupStatus};
-use nexus_shared::offsite::view::OffsiteView;
 use nexus_shared::queue::Job;
 use nexus_shared::settings::RetentionSettings;
+use nexus_shared::views::BackupView;
+use nexus_shared::views::OffsiteView;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::params::BackupIdParam;
-use super::verifications::{admit_operator, not_found};
-use super::views::BackupView;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Path;
+use crate::auth::{Admitted, AuthUser, actions};
+use crate::error::{ApiError, ErrorBody, backup_not_found};
+use crate::extract::BackupIdPath;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -146,18 +143,17 @@ async fn list(
 )]
 async fn upload(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    Admitted { audit, .. }: Admitted<actions::RequestOffsite>,
+    BackupIdPath(id): BackupIdPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (audit, id) = admit(&state, &user, addr, "offsite.request", &id).await?;
+    configured(&state)?;
     let record = state
         .catalog({
             let id = id.clone();
             move |c| c.get_backup(&id)
         })
         .await
-        .map_err(not_found(&id))?;
+        .map_err(backup_not_found(&id))?;
     if record.status != BackupStatus::Success {
         return Err(ApiError::BackupNotVerifiable {
             backup_id: id.to_string(),
@@ -192,11 +188,10 @@ async fn upload(
 )]
 async fn verify(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    Admitted { user, audit, .. }: Admitted<actions::VerifyOffsite>,
+    BackupIdPath(id): BackupIdPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (audit, id) = admit(&state, &user, addr, "offsite.verify", &id).await?;
+    configured(&state)?;
     let begun = state
         .catalog({
             let id = id.clone();
@@ -222,20 +217,13 @@ async fn verify(
     accepted(&state, job, audit, &id).await
 }
 
-/// What both offsite actions check first: an operator's action on a valid
-/// id, and offsite copies configured.
-async fn admit(
-    state: &AppState,
-    user: &AuthUser,
-    addr: SocketAddr,
-    action: &'static str,
-    id: &str,
-) -> Result<(AuditEntry, BackupId), ApiError> {
-    let (audit, id) = admit_operator(state, user, addr, action, id).await?;
-    if !state.settings.offsite.enabled() {
-        return Err(ApiError::OffsiteNotConfigured);
+/// What both offsite actions check once the user and the id are known.
+fn configured(state: &AppState) -> Result<(), ApiError> {
+    if state.settings.offsite.enabled() {
+        Ok(())
+    } else {
+        Err(ApiError::OffsiteNotConfigured)
     }
-    Ok((audit, id))
 }
 
 async fn accepted(
@@ -244,10 +232,9 @@ async fn accepted(
     audit: AuditEntry,
     id: &BackupId,
 ) -> Result<impl IntoResponse + use<>, ApiError> {
-    let job_id = state.queue.push(job, None).await.map_err(|e| {
-        tracing::error!(backup_id = %id, error = %e, "cannot enqueue the offsite job");
-        ApiError::QueueUnavailable
-    })?;
+    let job_id = state.queue.push(job, None).await.inspect_err(
+        |e| tracing::error!(backup_id = %id, error = %e, "cannot enqueue the offsite job"),
+    )?;
     let entry = AuditEntry {
         result: AuditResult::Accepted,
         ..audit

@@ -2,19 +2,17 @@
 //! `GET /api/v1/reconcile` (any role: the last report). Routed in
 //! `maintenance.rs`.
 
-use std::net::SocketAddr;
-
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::catalog::ReconcileReport;
 use nexus_shared::queue::Job;
+use nexus_shared::views::local_time;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::maintenance::{JobAccepted, require_admin};
-use super::views::local_time;
-use crate::auth::AuthUser;
+use super::maintenance::JobAccepted;
+use crate::auth::{Admitted, AuthUser, actions};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -66,18 +64,12 @@ pub(super) struct MissingFileView {
 )]
 pub(super) async fn reconcile(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
+    Admitted { user, audit, .. }: Admitted<actions::Reconcile>,
 ) -> Result<(StatusCode, JsonResponse<JobAccepted>), ApiError> {
-    let audit = require_admin(&state, &user, addr, "backup.reconcile").await?;
     let job = Job::Reconcile {
         requested_by: user.username.clone(),
     };
-    let job_id = state
-        .queue
-        .push(job, None)
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
+    let job_id = state.queue.push(job, None).await?;
     let entry = audit.target(job_id.clone());
     state.catalog(move |c| c.append_audit(&entry)).await?;
     Ok((

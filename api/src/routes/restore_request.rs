@@ -8,7 +8,8 @@ use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource, CatalogError, NewRestore};
+use nexus_shared::blocking::blocking;
+use nexus_shared::catalog::{AuditEntry, AuditResult, NewRestore};
 use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::domain::{CreatedBy, ErrorInfo, RestoreId};
 use nexus_shared::engine::preflight;
@@ -17,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::params::BackupIdParam;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::auth::{AuthUser, actions, admit};
+use crate::error::{ApiError, ErrorBody, backup_not_found};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 
@@ -72,16 +73,7 @@ pub(super) async fn create(
     Path(id): Path<String>,
     Json(body): Json<RestoreRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action: "restore.request",
-        target: Some(id.chars().take(100).collect()),
-        result: AuditResult::Denied,
-        detail: None,
-    };
+    let audit = admit::<actions::RequestRestore>(&state, &user, addr, Some(&id)).await?;
     let refuse = |result, detail: String| {
         let entry = AuditEntry {
             result,
@@ -90,11 +82,9 @@ pub(super) async fn create(
         .detail(detail);
         state.catalog(move |c| c.append_audit(&entry))
     };
-    if let Err(e) = user.require_admin() {
-        refuse(AuditResult::Denied, format!("role {}", user.role)).await?;
-        return Err(e);
-    }
-    let id = BackupId::parse(&id).map_err(|e| ApiError::InvalidBackupId(e.0))?;
+    // The body is read before the role is checked, and the id after it,
+    // so this route parses its id here rather than in an extractor.
+    let id = BackupId::parse(&id)?;
     if body.confirm.as_deref() != Some(id.to_string().as_str()) {
         refuse(
             AuditResult::Failure,
@@ -111,10 +101,7 @@ pub(super) async fn create(
             move |c| c.restorable_backup(&id)
         })
         .await
-        .map_err(|e| match e {
-            CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
-            other => other.into(),
-        })?;
+        .map_err(backup_not_found(&id))?;
     if backup.status != BackupStatus::Success {
         return Err(ApiError::BackupNotRestorable {
             backup_id: id.to_string(),
@@ -123,15 +110,14 @@ pub(super) async fn create(
     }
     // The safety backup's pre-flight, so the client hears "no" now.
     let settings = state.settings.clone();
-    let checked = tokio::task::spawn_blocking(move || {
+    let checked = blocking(move || {
         preflight::check(
             &settings.db_path,
             &settings.backup_root,
             settings.reserve_bytes,
         )
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .await?;
     if let Err(e) = checked {
         refuse(AuditResult::Failure, e.to_string()).await?;
         return Err(e.into());

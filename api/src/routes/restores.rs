@@ -9,8 +9,8 @@ use axum::Json as JsonResponse;
 use axum::extract::State;
 use chrono_tz::Tz;
 use nexus_shared::catalog::{CatalogError, RestorePhase, RestoreRecord};
-use nexus_shared::domain::BackupStatus;
-use nexus_shared::domain::{CreatedBy, ErrorInfo, RestoreId};
+use nexus_shared::domain::{BackupStatus, CreatedBy, ErrorInfo, RestoreId};
+use nexus_shared::views::local_time;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,7 +18,6 @@ use utoipa_axum::routes;
 
 use super::params::RestoreIdParam;
 use super::restore_request;
-use super::views::local_time;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
@@ -88,7 +87,7 @@ async fn detail(
     _user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<JsonResponse<RestoreView>, ApiError> {
-    let id = RestoreId::parse(&id).map_err(|e| ApiError::InvalidRestoreId(e.0))?;
+    let id = RestoreId::parse(&id)?;
     let wanted = id.clone();
     let record = state
         .catalog(move |c| c.get_restore(&wanted))

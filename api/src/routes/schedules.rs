@@ -9,12 +9,12 @@ use chrono::Utc;
 use nexus_shared::domain::BackupType;
 use nexus_shared::schedule::Schedule;
 use nexus_shared::settings::RetentionSettings;
+use nexus_shared::views::local_time;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::local_time;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;

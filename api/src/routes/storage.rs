@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::alert::disk::level_for;
+use nexus_shared::blocking::blocking;
 use nexus_shared::domain::BackupType;
 use nexus_shared::fsutil::{self, DiskUsage, human_size};
 use nexus_shared::queue::Job;
@@ -102,8 +103,7 @@ async fn check_now(
             },
             None,
         )
-        .await
-        .map_err(|_| ApiError::QueueUnavailable)?;
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(CheckQueued {
@@ -116,12 +116,11 @@ async fn check_now(
 /// The backup filesystem's usage now (the backup root is made if missing).
 pub(super) async fn backup_filesystem_usage(state: &AppState) -> Result<DiskUsage, ApiError> {
     let root = state.settings.backup_root.clone();
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         fsutil::create_private_dir(&root)?;
         fsutil::disk_usage(&root)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    .await?
     .map_err(|e| {
         ApiError::Internal(anyhow::Error::new(e).context("cannot read the backup filesystem"))
     })

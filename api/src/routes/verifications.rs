@@ -3,19 +3,16 @@
 //! all (`verify_all.rs`, routed here). A backup is never verified twice at once: asking while it is being
 //! verified answers 202 with the running verification's `check_id`.
 
-use std::net::SocketAddr;
-
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use nexus_shared::catalog::{
-    AuditEntry, AuditResult, AuditSource, Begun, CatalogError, VerificationStatus,
-};
+use nexus_shared::catalog::{AuditEntry, AuditResult, Begun, VerificationStatus};
 use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupId, CheckId};
 use nexus_shared::engine::verify::VerifyReport;
 use nexus_shared::queue::Job;
+use nexus_shared::views::{BackupView, VerificationView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,10 +20,9 @@ use utoipa_axum::routes;
 
 use super::params::BackupIdParam;
 use super::verify_all;
-use super::views::{BackupView, VerificationView};
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Path, Query};
+use crate::auth::{Admitted, AuthUser, actions};
+use crate::error::{ApiError, ErrorBody, backup_not_found};
+use crate::extract::{BackupIdPath, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,60 +46,6 @@ struct VerifyAccepted {
 struct History {
     backup_id: String,
     verifications: Vec<VerificationView>,
-}
-
-pub(super) fn parse_id(id: &str) -> Result<BackupId, ApiError> {
-    BackupId::parse(id).map_err(|e| ApiError::InvalidBackupId(e.0))
-}
-
-pub(super) fn not_found(id: &BackupId) -> impl FnOnce(CatalogError) -> ApiError + '_ {
-    move |e| match e {
-        CatalogError::NotFound => ApiError::BackupNotFound(id.to_string()),
-        other => other.into(),
-    }
-}
-
-pub(super) fn audit_entry(user: &AuthUser, addr: SocketAddr, action: &'static str) -> AuditEntry {
-    AuditEntry {
-        actor: user.username.clone(),
-        actor_id: Some(user.id),
-        source: AuditSource::Api,
-        remote_addr: Some(addr.ip().to_string()),
-        action,
-        target: None,
-        result: AuditResult::Denied,
-        detail: None,
-    }
-}
-
-/// Operators and admins only; a refusal is audited.
-pub(super) async fn require_operator(
-    state: &AppState,
-    user: &AuthUser,
-    audit: &AuditEntry,
-) -> Result<(), ApiError> {
-    if let Err(e) = user.require_operator() {
-        let entry = audit.clone().detail(format!("role {}", user.role));
-        state.catalog(move |c| c.append_audit(&entry)).await?;
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// What an operator's action on one backup checks first: the role (a
-/// denial is written to the audit trail, with the id as given), then the
-/// id. Returns the audit entry to complete and the parsed id.
-pub(super) async fn admit_operator(
-    state: &AppState,
-    user: &AuthUser,
-    addr: SocketAddr,
-    action: &'static str,
-    id: &str,
-) -> Result<(AuditEntry, BackupId), ApiError> {
-    let audit = audit_entry(user, addr, action);
-    let target: String = id.chars().take(100).collect();
-    require_operator(state, user, &audit.clone().target(target)).await?;
-    Ok((audit, parse_id(id)?))
 }
 
 /// Verify a backup: the five integrity checks
@@ -131,11 +73,9 @@ pub(super) async fn admit_operator(
 )]
 async fn verify(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
-    Path(id): Path<String>,
+    Admitted { user, audit, .. }: Admitted<actions::VerifyBackup>,
+    BackupIdPath(id): BackupIdPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (audit, id) = admit_operator(&state, &user, addr, "backup.verify", &id).await?;
     let requester = CreatedBy {
         id: Some(user.id),
         username: user.username.clone(),
@@ -146,7 +86,7 @@ async fn verify(
             move |c| c.begin_verification(&id, &requester, None)
         })
         .await
-        .map_err(not_found(&id))?;
+        .map_err(backup_not_found(&id))?;
     let (verification, detail) = match begun {
         Begun::Started(v) => {
             enqueue(&state, &v.check_id, &id).await?;
@@ -265,7 +205,9 @@ async fn history(
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<JsonResponse<History>, ApiError> {
-    let id = parse_id(&id)?;
+    // Parsed after the query string is read, so that an unknown parameter
+    // is reported before a malformed id, as it always was.
+    let id = BackupId::parse(&id)?;
     let (limit, offset) = query.parse()?;
     let verifications = state
         .catalog({
@@ -276,7 +218,7 @@ async fn history(
             }
         })
         .await
-        .map_err(not_found(&id))?;
+        .map_err(backup_not_found(&id))?;
     let tz = state.settings.tz();
     let views: Vec<VerificationView> = verifications
         .into_iter()

@@ -1,21 +1,18 @@
 //! `POST /api/v1/backups/verify-all`: one job verifies every successful
 //! backup. Routed in `verifications.rs`.
 
-use std::net::SocketAddr;
-
 use axum::Json as JsonResponse;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::domain::CreatedBy;
 use nexus_shared::queue::Job;
+use nexus_shared::views::local_time;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::verifications::{audit_entry, require_operator};
-use super::views::local_time;
-use crate::auth::AuthUser;
+use crate::auth::{Admitted, actions};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -50,19 +47,17 @@ pub(super) struct VerifyAllAccepted {
 )]
 pub(super) async fn verify_all(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    user: AuthUser,
+    Admitted { user, audit, .. }: Admitted<actions::VerifyAll>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let audit = audit_entry(&user, addr, "backup.verify_all");
-    require_operator(&state, &user, &audit).await?;
     let requested_at = chrono::Utc::now();
     let job = Job::VerifyAll {
         requested_by: user.username.clone(),
     };
-    let job_id = state.queue.push(job, None).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot enqueue verify-all");
-        ApiError::QueueUnavailable
-    })?;
+    let job_id = state
+        .queue
+        .push(job, None)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cannot enqueue verify-all"))?;
     let entry = AuditEntry {
         result: AuditResult::Accepted,
         ..audit

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use nexus_shared::catalog::{AuditFilter, AuditRecord};
-use serde_json::json;
+use nexus_shared::views::AuditLogView;
 
 use super::Env;
 use crate::exit::{CliError, FAILURE};
@@ -115,18 +115,7 @@ fn export(env: &Env, format: Format) -> Result<(), CliError> {
     for r in &records {
         let at = local_time(r.occurred_at, tz);
         let line = match format {
-            Format::Jsonl => json!({
-                "id": r.id,
-                "occurred_at": at,
-                "actor": r.actor,
-                "source": r.source,
-                "remote_addr": r.remote_addr,
-                "action": r.action,
-                "target": r.target,
-                "result": r.result,
-                "detail": r.detail,
-            })
-            .to_string(),
+            Format::Jsonl => crate::json::value(&AuditLogView::new(r.clone(), tz)).to_string(),
             Format::Csv => {
                 let opt = |v: &Option<String>| v.clone().unwrap_or_default();
                 [

@@ -211,7 +211,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    nexus_shared::blocking::blocking(f)
         .await
         .map_err(|e| CliError::from(anyhow::Error::from(e)))
 }

@@ -4,7 +4,7 @@
 use nexus_shared::catalog::{BackupRecord, CatalogError};
 use nexus_shared::domain::BackupId;
 use nexus_shared::fsutil::human_size;
-use nexus_shared::offsite::view::{CopiesView, LocalCopyView, OffsiteView};
+use nexus_shared::views::{BackupView, CopiesView, LocalCopyView, OffsiteView, VerificationView};
 
 use super::Env;
 use crate::exit::{CliError, FAILURE};
@@ -29,13 +29,9 @@ pub fn run(env: &Env, args: Args) -> Result<(), CliError> {
     let tz = env.settings.tz();
     let copies = copies(env, &record)?;
     if args.json {
-        let mut value = crate::json::backup(&record, &env.settings);
-        value["last_verification"] = last
-            .map(|v| crate::json::verification(&v, tz))
-            .unwrap_or_default();
-        value["location"] = copies.location().into();
-        value["copies"] = serde_json::to_value(&copies).map_err(anyhow::Error::from)?;
-        crate::json::print(&value);
+        let mut view = BackupView::new(record, &env.settings.backup_root, tz).with_copies(copies);
+        view.last_verification = last.map(|v| VerificationView::new(v, tz));
+        crate::json::print(&crate::json::value(&view));
         return Ok(());
     }
     print_record(env, &record);

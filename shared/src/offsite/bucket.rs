@@ -185,7 +185,7 @@ impl Bucket {
         let key = self.key.clone();
         let local_path = local.to_path_buf();
         let producer =
-            tokio::task::spawn_blocking(move || produce(input, &local_path, key, part_size, tx));
+            crate::blocking::spawn(move || produce(input, &local_path, key, part_size, tx));
 
         let upload = self.store.put_multipart(&location).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
@@ -294,7 +294,7 @@ impl Bucket {
                 })?;
                 let (raw, dest_path, recipient) =
                     (raw.clone(), dest.to_path_buf(), recipient.to_owned());
-                let checksum = tokio::task::spawn_blocking(move || {
+                let checksum = crate::blocking::blocking(move || {
                     decrypt_file(&key, &raw, &dest_path, &recipient)
                 })
                 .await

@@ -16,7 +16,6 @@ pub mod bucket;
 pub mod crypt;
 mod error;
 mod parts;
-pub mod view;
 
 pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
 pub use crypt::Key;

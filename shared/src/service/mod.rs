@@ -17,7 +17,7 @@ where
     F: FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
 {
     let catalog = catalog.clone();
-    tokio::task::spawn_blocking(move || f(&catalog))
+    crate::blocking::blocking(move || f(&catalog))
         .await
         .map_err(|e| CatalogError::Io(std::io::Error::other(e)))?
 }

@@ -2,6 +2,7 @@
 //! the report the API shows, and audits the outcome (SPEC §5).
 
 use chrono::Utc;
+use nexus_shared::blocking::blocking;
 use nexus_shared::catalog::{AuditEntry, AuditResult, AuditSource};
 use nexus_shared::service::reconcile::reconcile;
 
@@ -9,7 +10,7 @@ use crate::JobContext;
 
 pub async fn run(ctx: &JobContext, requested_by: String) -> anyhow::Result<String> {
     let root = ctx.settings.backup_root.clone();
-    let report = tokio::task::spawn_blocking({
+    let report = blocking({
         let catalog = ctx.catalog.clone();
         move || reconcile(&catalog, &root, Utc::now())
     })

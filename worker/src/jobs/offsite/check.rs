@@ -2,6 +2,7 @@
 //! decryption) and verified like a local backup, the result recorded on
 //! the copy, audited, and mailed when it fails.
 
+use nexus_shared::blocking::blocking;
 use nexus_shared::catalog::{
     AuditEntry, AuditResult, AuditSource, OffsiteCheckResult, OffsiteCopy, OffsiteState,
 };
@@ -79,7 +80,7 @@ async fn check_copy(
     let fetched = bucket.fetch(copy.into(), &dest).await?;
     let expected = copy.expected();
     let reserve = ctx.settings.reserve_bytes;
-    let report = tokio::task::spawn_blocking(move || {
+    let report = blocking(move || {
         let scratch = Scratch {
             dir: fetched.path().parent().expect("in the scratch folder"),
             reserve_bytes: reserve,

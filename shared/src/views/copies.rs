@@ -1,5 +1,5 @@
-//! Where a backup's copies are, as the API and the CLI show it (an
-//! addition to SPEC §8): `location` and `copies` on every backup.
+//! Where a backup's copies are (an addition to SPEC §8): `location` and
+//! `copies` on every backup, and the offsite copies `GET /api/v1/offsite` lists.
 
 use std::path::Path;
 
