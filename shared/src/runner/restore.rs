@@ -64,8 +64,8 @@ enum StepError {
     /// The local file failed, and so did the offsite copy that was to stand in.
     #[error("{local}; the offsite copy could not stand in: {offsite}")]
     OffsiteFailed {
-        local: RestoreError,
-        offsite: OffsiteError,
+        local: Box<RestoreError>,
+        offsite: Box<OffsiteError>,
     },
     /// Only from the test hook [`FAIL_AFTER_ENV`].
     #[error("failure injected by NEXUS_TEST_FAIL_RESTORE_AFTER={0} (test hook)")]

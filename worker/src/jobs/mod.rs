@@ -32,10 +32,9 @@ async fn drive<T: Send + 'static>(
 ) -> anyhow::Result<Outcome<T>> {
     let run = std::sync::Arc::new(run);
     loop {
-        let span = tracing::Span::current();
-        let outcome = tokio::task::spawn_blocking({
+        let outcome = nexus_shared::blocking::blocking({
             let (ctx, run) = (ctx.clone(), run.clone());
-            move || span.in_scope(|| run(&ctx))
+            move || run(&ctx)
         })
         .await??;
         match outcome {

@@ -69,7 +69,10 @@ impl RestoreRunner<'_> {
         scratch: &std::path::Path,
         copy: &std::path::Path,
     ) -> Result<VerifiedCopy, StepError> {
-        let fail = |local: RestoreError, offsite| StepError::OffsiteFailed { local, offsite };
+        let fail = |local: RestoreError, offsite| StepError::OffsiteFailed {
+            local: Box::new(local),
+            offsite: Box::new(offsite),
+        };
         let stored = match self.catalog.get_offsite_copy(&backup.id) {
             Ok(Some(c)) if c.state == OffsiteState::Stored => c,
             Ok(_) => return Err(local.into()),
