@@ -34,7 +34,7 @@ fn backup(catalog: &Catalog, dir: &TempDir, finished: bool) -> BackupId {
         .unwrap();
     if finished {
         catalog
-            .acquire_lease(&record.id, "test", Duration::from_secs(60))
+            .claim_backup(&record.id, "test", Duration::from_secs(60))
             .unwrap();
         let done = Completed {
             file_size: 1,
@@ -77,7 +77,7 @@ fn a_verification_whose_runner_stopped_renewing_is_closed_and_a_new_one_starts()
     let id = backup(&catalog, &dir, true);
     let stale = started(
         catalog
-            .begin_verification(&id, &operator(), Some(Duration::ZERO))
+            .begin_verification(&id, &operator(), Some(("gone", Duration::ZERO)))
             .unwrap(),
     );
     std::thread::sleep(Duration::from_millis(5));
@@ -91,7 +91,7 @@ fn a_verification_whose_runner_stopped_renewing_is_closed_and_a_new_one_starts()
     assert!(closed.checks[0].detail.contains("abandoned"));
     assert!(matches!(
         catalog
-            .claim_verification(&stale.check_id, Duration::from_secs(5))
+            .claim_verification(&stale.check_id, "b", Duration::from_secs(5))
             .unwrap(),
         Claim::Finished(VerificationStatus::Fail)
     ));
@@ -105,17 +105,19 @@ fn a_claimed_verification_cannot_be_claimed_twice_and_its_result_is_kept_once() 
     let ttl = Duration::from_secs(30);
 
     assert!(matches!(
-        catalog.claim_verification(&v.check_id, ttl).unwrap(),
+        catalog.claim_verification(&v.check_id, "a", ttl).unwrap(),
         Claim::Claimed(_)
     ));
     assert!(matches!(
-        catalog.claim_verification(&v.check_id, ttl).unwrap(),
-        Claim::HeldElsewhere
+        catalog.claim_verification(&v.check_id, "b", ttl).unwrap(),
+        Claim::HeldElsewhere { owner } if owner == "a"
     ));
+    assert!(!catalog.renew_verification(&v.check_id, "b", ttl).unwrap());
+    assert!(catalog.renew_verification(&v.check_id, "a", ttl).unwrap());
     let report = VerifyReport::not_run("test");
     assert!(catalog.finish_verification(&v.check_id, &report).unwrap());
     assert!(!catalog.finish_verification(&v.check_id, &report).unwrap());
-    assert!(!catalog.renew_verification(&v.check_id, ttl).unwrap());
+    assert!(!catalog.renew_verification(&v.check_id, "a", ttl).unwrap());
 }
 
 #[test]

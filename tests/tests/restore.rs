@@ -401,7 +401,7 @@ fn a_restore_that_fills_the_databases_disk_after_the_safety_copy_leaves_it_uncha
         .unwrap()
         .id;
     let hold = Duration::from_secs(600);
-    catalog.acquire_lease(&copying, "test", hold).unwrap();
+    catalog.claim_backup(&copying, "test", hold).unwrap();
     catalog
         .report_progress(&copying, "test", Phase::Snapshot, 10, hold)
         .unwrap();

@@ -141,7 +141,7 @@ pub fn seed_backup(app: &TestApp, backup_type: BackupType, started_at: DateTime<
         .unwrap()
         .id;
     catalog
-        .acquire_lease(&id, "seed", Duration::from_secs(60))
+        .claim_backup(&id, "seed", Duration::from_secs(60))
         .unwrap();
     let done = Completed {
         file_size: 4,

@@ -76,7 +76,7 @@ async fn sweep_offsite(ctx: &JobContext) -> anyhow::Result<()> {
     let before = Utc::now() - grace;
     let (retention, tz) = (ctx.settings.offsite.retention.clone(), ctx.settings.tz());
     let ids = ctx
-        .blocking(move |c| c.backups_without_offsite_copy(before, &retention, tz))
+        .blocking(move |c| nexus_shared::service::offsite::backlog(c, before, &retention, tz))
         .await?;
     for id in ids {
         tracing::info!(backup_id = %id, "a successful backup has no offsite copy: queueing one");

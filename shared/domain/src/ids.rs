@@ -76,5 +76,14 @@ mod tests {
         assert!(RestoreId::parse(check.as_str()).is_err());
         assert!(CheckId::parse("CHK-").is_err());
         assert!(CheckId::parse(&check.as_str().to_lowercase()).is_err());
+        for bad in [
+            "",
+            "RST-",
+            "RST-../../etc",
+            "BKP-20260131-143025-manual",
+            "rst-01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        ] {
+            assert!(RestoreId::parse(bad).is_err(), "{bad}");
+        }
     }
 }

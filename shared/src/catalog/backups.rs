@@ -8,7 +8,8 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
 use super::audit::append_in;
-use super::{AuditEntry, Catalog, CatalogError, OptionalRow, Result, time};
+use super::leases::now_millis;
+use super::{AuditEntry, Catalog, CatalogError, OptionalRow, Result, corrupt, time};
 use crate::domain::{BackupId, BackupStatus, BackupType, Checksum, CreatedBy, ErrorInfo, Phase};
 use crate::engine::reading::Expected;
 
@@ -70,23 +71,9 @@ pub struct BackupFilter {
     pub offset: u32,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum LeaseOutcome {
-    /// The caller now runs the backup.
-    Acquired,
-    /// Someone else runs it, and their lease has not expired.
-    HeldElsewhere { owner: String },
-    /// Nothing left to run.
-    AlreadyFinished(BackupStatus),
-}
-
 const COLUMNS: &str = "backup_id, status, phase, progress_percent, description, file_path,
     file_size, original_size, checksum, raw_checksum, created_by_id, created_by_name,
     started_at, completed_at, error_code, error_message, job_id, attempts, error_details";
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> CatalogError {
-    CatalogError::Corrupt(format!("{what}: {e}"))
-}
 
 fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
     let id: String = row.get(0)?;
@@ -157,10 +144,6 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<BackupRecord>> {
             attempts: attempts.max(0) as u32,
         })
     })())
-}
-
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 impl Catalog {
@@ -282,39 +265,6 @@ impl Catalog {
         Ok(())
     }
 
-    /// Takes the right to run a backup for `ttl`, unless a live lease of
-    /// someone else holds it or the backup is already finished. Counts the
-    /// attempt when acquired.
-    pub fn acquire_lease(&self, id: &BackupId, owner: &str, ttl: Duration) -> Result<LeaseOutcome> {
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: (String, Option<String>, Option<i64>) = tx
-            .query_row(
-                "SELECT status, lease_owner, lease_expires_at FROM backups WHERE backup_id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .found()?;
-        let status: BackupStatus = row.0.parse().map_err(|e| corrupt("status", e))?;
-        if status.is_terminal() {
-            return Ok(LeaseOutcome::AlreadyFinished(status));
-        }
-        let now = now_millis();
-        if let (Some(holder), Some(expires)) = (row.1, row.2)
-            && holder != owner
-            && expires > now
-        {
-            return Ok(LeaseOutcome::HeldElsewhere { owner: holder });
-        }
-        tx.execute(
-            "UPDATE backups SET lease_owner = ?2, lease_expires_at = ?3, attempts = attempts + 1
-             WHERE backup_id = ?1",
-            params![id.to_string(), owner, now + ttl.as_millis() as i64],
-        )?;
-        tx.commit()?;
-        Ok(LeaseOutcome::Acquired)
-    }
-
     /// Records progress and extends the lease. Returns false when the
     /// caller no longer holds the lease (it expired and another took it).
     pub fn report_progress(
@@ -337,17 +287,6 @@ impl Catalog {
                 percent.min(100),
                 now_millis() + ttl.as_millis() as i64
             ],
-        )?;
-        Ok(updated == 1)
-    }
-
-    /// Extends the lease without changing progress.
-    pub fn renew_lease(&self, id: &BackupId, owner: &str, ttl: Duration) -> Result<bool> {
-        let conn = self.connect()?;
-        let updated = conn.execute(
-            "UPDATE backups SET lease_expires_at = ?3
-             WHERE backup_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
-            params![id.to_string(), owner, now_millis() + ttl.as_millis() as i64],
         )?;
         Ok(updated == 1)
     }

@@ -13,10 +13,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use super::leases::{lease_columns, now_millis};
+use super::{Catalog, OptionalRow, Result, corrupt, time};
 use crate::domain::{BackupId, BackupStatus, CheckId, CheckResult, CreatedBy};
 use crate::engine::verify::VerifyReport;
 
@@ -89,23 +90,8 @@ pub enum Begun {
     NotVerifiable(BackupStatus),
 }
 
-/// What trying to run a recorded verification found.
-#[derive(Debug)]
-pub enum Claim {
-    /// The caller now runs it and must renew the lease until it finishes.
-    Claimed(Verification),
-    /// Another runner holds a live lease on it.
-    HeldElsewhere,
-    /// It has a result already (or was closed as abandoned).
-    Finished(VerificationStatus),
-}
-
 const COLUMNS: &str = "check_id, backup_id, status, checks, requested_by_id, requested_by_name,
     started_at, checked_at, duration_ms, job_id";
-
-fn corrupt(what: &str, e: impl fmt::Display) -> CatalogError {
-    CatalogError::Corrupt(format!("{what}: {e}"))
-}
 
 type RawRow = (
     String,
@@ -153,11 +139,7 @@ fn to_verification(raw: RawRow) -> Result<Verification> {
     })
 }
 
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-fn get(tx: &Transaction<'_>, check_id: &CheckId) -> Result<Verification> {
+pub(super) fn get(tx: &rusqlite::Connection, check_id: &CheckId) -> Result<Verification> {
     let raw = tx
         .query_row(
             &format!("SELECT {COLUMNS} FROM backup_integrity_checks WHERE check_id = ?1"),
@@ -183,7 +165,8 @@ fn finish(
     let checks = serde_json::to_string(&report.checks).map_err(|e| corrupt("checks", e))?;
     let updated = conn.execute(
         "UPDATE backup_integrity_checks
-         SET status = ?2, checks = ?3, checked_at = ?4, duration_ms = ?5, lease_expires_at = NULL
+         SET status = ?2, checks = ?3, checked_at = ?4, duration_ms = ?5, lease_owner = NULL,
+             lease_expires_at = NULL
          WHERE check_id = ?1 AND status = 'in_progress'",
         params![
             check_id.as_str(),
@@ -206,7 +189,7 @@ impl Catalog {
         &self,
         backup_id: &BackupId,
         requested_by: &CreatedBy,
-        lease: Option<Duration>,
+        lease: Option<(&str, Duration)>,
     ) -> Result<Begun> {
         let mut conn = self.connect()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -251,17 +234,20 @@ impl Catalog {
         }
         let check_id = CheckId::generate();
         let now = time::now_text();
+        let (lease_owner, lease_expires_at) = lease_columns(lease);
         tx.execute(
             "INSERT INTO backup_integrity_checks (check_id, backup_id, status, checks,
-                 requested_by_id, requested_by_name, started_at, lease_expires_at, created_at)
-             VALUES (?1, ?2, 'in_progress', '[]', ?3, ?4, ?5, ?6, ?5)",
+                 requested_by_id, requested_by_name, started_at, lease_owner, lease_expires_at,
+                 created_at)
+             VALUES (?1, ?2, 'in_progress', '[]', ?3, ?4, ?5, ?6, ?7, ?5)",
             params![
                 check_id.as_str(),
                 backup_id.to_string(),
                 requested_by.id,
                 requested_by.username,
                 now,
-                lease.map(|ttl| now_millis() + ttl.as_millis() as i64),
+                lease_owner,
+                lease_expires_at,
             ],
         )?;
         let started = get(&tx, &check_id)?;
@@ -277,46 +263,6 @@ impl Catalog {
             (check_id.as_str(), job_id),
         )?;
         Ok(())
-    }
-
-    /// Takes the right to run a recorded verification for `ttl`.
-    /// `NotFound` if it is gone (its backup was deleted).
-    pub fn claim_verification(&self, check_id: &CheckId, ttl: Duration) -> Result<Claim> {
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (status, lease_expires_at): (String, Option<i64>) = tx
-            .query_row(
-                "SELECT status, lease_expires_at FROM backup_integrity_checks WHERE check_id = ?1",
-                [check_id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .found()?;
-        let status: VerificationStatus = status.parse().map_err(|e| corrupt("status", e))?;
-        if status != VerificationStatus::InProgress {
-            return Ok(Claim::Finished(status));
-        }
-        if lease_expires_at.is_some_and(|t| t >= now_millis()) {
-            return Ok(Claim::HeldElsewhere);
-        }
-        tx.execute(
-            "UPDATE backup_integrity_checks SET lease_expires_at = ?2 WHERE check_id = ?1",
-            params![check_id.as_str(), now_millis() + ttl.as_millis() as i64],
-        )?;
-        let claimed = get(&tx, check_id)?;
-        tx.commit()?;
-        Ok(Claim::Claimed(claimed))
-    }
-
-    /// Extends the lease of a running verification. False when it is no
-    /// longer in progress (finished, abandoned or deleted).
-    pub fn renew_verification(&self, check_id: &CheckId, ttl: Duration) -> Result<bool> {
-        let conn = self.connect()?;
-        let updated = conn.execute(
-            "UPDATE backup_integrity_checks SET lease_expires_at = ?2
-             WHERE check_id = ?1 AND status = 'in_progress'",
-            params![check_id.as_str(), now_millis() + ttl.as_millis() as i64],
-        )?;
-        Ok(updated == 1)
     }
 
     /// Records the result: `pass` when every check passed, else `fail`.

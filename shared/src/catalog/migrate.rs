@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_error_details",
         include_str!("../../../migrations/0009_error_details.sql"),
     ),
+    (
+        "0010_verification_lease_owner",
+        include_str!("../../../migrations/0010_verification_lease_owner.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

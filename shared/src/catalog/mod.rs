@@ -10,6 +10,7 @@ mod checks;
 mod deletion;
 mod disk;
 mod figures;
+mod leases;
 mod maintenance;
 mod migrate;
 mod offsite;
@@ -24,16 +25,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditResult, AuditSource, ChainReport};
-pub use backups::{BackupFilter, BackupRecord, Completed, LeaseOutcome, NewBackup};
-pub use checks::{Begun, Claim, Verification, VerificationStatus};
+pub use backups::{BackupFilter, BackupRecord, Completed, NewBackup};
+pub use checks::{Begun, Verification, VerificationStatus};
 pub use deletion::PendingDeletion;
 pub use disk::TypeUsage;
 pub use figures::{DURATION_BUCKETS, Durations, Figures, NewestSuccess, VerificationCounts};
+pub use leases::{Claim, LIVE_DATABASE, LockOutcome};
 pub use maintenance::{MissingFile, OrphanFile, ReconcileReport};
 pub use offsite::{CheckResult as OffsiteCheckResult, OffsiteCopy, OffsiteState, StoredObject};
-pub use restores::{
-    LIVE_DATABASE, LockOutcome, NewRestore, RestoreClaim, RestorePhase, RestoreRecord,
-};
+pub use restores::{NewRestore, RestorePhase, RestoreRecord};
 pub use schedules::{ScheduleRun, SlotBackup};
 pub use time::{format_local, format_utc, parse_utc};
 pub use users::User;
@@ -93,6 +93,11 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(conn)
     }
+}
+
+/// A value read back from the catalog that does not parse.
+fn corrupt(what: &str, e: impl std::fmt::Display) -> CatalogError {
+    CatalogError::Corrupt(format!("{what}: {e}"))
 }
 
 /// Maps "no row" to `NotFound`, keeping every other driver error.

@@ -302,16 +302,12 @@ impl Catalog {
     }
 
     /// Successful backups finished before `before` that have no offsite
-    /// copy and should: their copy was never queued, or offsite copies were
-    /// turned on after they were taken. A backup whose copy would already be
-    /// past the offsite retention is left out, so a copy the prune removed
-    /// is not made again.
+    /// copy, oldest first (whether each should get one is the offsite
+    /// service's decision: `service::offsite::backlog`).
     pub fn backups_without_offsite_copy(
         &self,
         before: DateTime<Utc>,
-        retention: &crate::retention::RetentionSettings,
-        tz: chrono_tz::Tz,
-    ) -> Result<Vec<BackupId>> {
+    ) -> Result<Vec<BackupSummary>> {
         let conn = self.connect()?;
         let mut stmt = conn.prepare(
             "SELECT b.backup_id, b.started_at FROM backups b
@@ -322,28 +318,16 @@ impl Catalog {
         let rows = stmt.query_map([time::format_utc(before)], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
-        let mut candidates = Vec::new();
-        for row in rows {
+        rows.map(|row| {
             let (id, started_at) = row?;
-            candidates.push(BackupSummary {
+            Ok(BackupSummary {
                 id: BackupId::parse(&id)
                     .map_err(|e| CatalogError::Corrupt(format!("backup {id}: {e}")))?,
                 status: BackupStatus::Success,
                 started_at: time::parse_utc(&started_at)?,
-            });
-        }
-        drop(stmt);
-        let mut weighed = self.offsite_summaries()?;
-        weighed.extend(candidates.iter().cloned());
-        let expired: Vec<BackupId> = crate::retention::expired(&weighed, Utc::now(), retention, tz)
-            .into_iter()
-            .map(|e| e.record.id)
-            .collect();
-        Ok(candidates
-            .into_iter()
-            .map(|c| c.id)
-            .filter(|id| !expired.contains(id))
-            .collect())
+            })
+        })
+        .collect()
     }
 
     /// Every offsite copy, oldest first.

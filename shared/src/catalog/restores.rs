@@ -2,23 +2,20 @@
 //! outcome. The named locks that keep backups of the live database waiting
 //! while a restore rewrites it are in [`locks`].
 
-use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Row, TransactionBehavior, params};
+use rusqlite::{Row, params};
 
-use super::{Catalog, CatalogError, OptionalRow, Result, time};
+use super::leases::now_millis;
+use super::{Catalog, OptionalRow, Result, corrupt, time};
 use crate::domain::{CreatedBy, ErrorInfo, RestoreId};
 
-mod locks;
 #[cfg(test)]
 mod tests;
 
 use crate::domain::{BackupId, BackupStatus};
-pub use locks::{LIVE_DATABASE, LockOutcome};
 
 /// The steps of a restore, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,24 +93,9 @@ pub struct NewRestore {
     pub requested_by: CreatedBy,
 }
 
-/// The answer to a runner asking for a restore.
-#[derive(Debug)]
-pub enum RestoreClaim {
-    /// The caller now runs it.
-    Claimed(Box<RestoreRecord>),
-    /// Someone else runs it, and their lease has not expired.
-    HeldElsewhere { owner: String },
-    /// Nothing left to run.
-    Finished(BackupStatus),
-}
-
 const COLUMNS: &str = "restore_id, backup_id, status, phase, target, safety_backup_id,
     requested_by_id, requested_by_name, started_at, completed_at, error_code, error_message,
     job_id, attempts";
-
-fn corrupt(what: &str, e: impl fmt::Display) -> CatalogError {
-    CatalogError::Corrupt(format!("{what}: {e}"))
-}
 
 fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<RestoreRecord>> {
     let id: String = row.get(0)?;
@@ -155,12 +137,13 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Result<RestoreRecord>> {
     })())
 }
 
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-fn expiry(ttl: Duration) -> i64 {
-    now_millis() + ttl.as_millis() as i64
+pub(super) fn get(conn: &rusqlite::Connection, id: &RestoreId) -> Result<RestoreRecord> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM restores WHERE restore_id = ?1"),
+        [id.as_str()],
+        read_record,
+    )
+    .found()?
 }
 
 impl Catalog {
@@ -185,13 +168,7 @@ impl Catalog {
     }
 
     pub fn get_restore(&self, id: &RestoreId) -> Result<RestoreRecord> {
-        self.connect()?
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM restores WHERE restore_id = ?1"),
-                [id.as_str()],
-                read_record,
-            )
-            .found()?
+        get(&self.connect()?, id)
     }
 
     /// Newest first, with the total.
@@ -229,53 +206,6 @@ impl Catalog {
             (id.as_str(), job_id),
         )?;
         Ok(())
-    }
-
-    /// Takes the right to run a restore for `ttl`, unless a live lease of
-    /// someone else holds it or it has finished. Counts the attempt.
-    pub fn claim_restore(
-        &self,
-        id: &RestoreId,
-        owner: &str,
-        ttl: Duration,
-    ) -> Result<RestoreClaim> {
-        let mut conn = self.connect()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (status, holder, expires): (String, Option<String>, Option<i64>) = tx
-            .query_row(
-                "SELECT status, lease_owner, lease_expires_at FROM restores WHERE restore_id = ?1",
-                [id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .found()?;
-        let status: BackupStatus = status.parse().map_err(|e| corrupt("status", e))?;
-        if status.is_terminal() {
-            return Ok(RestoreClaim::Finished(status));
-        }
-        if let (Some(holder), Some(expires)) = (holder, expires)
-            && holder != owner
-            && expires > now_millis()
-        {
-            return Ok(RestoreClaim::HeldElsewhere { owner: holder });
-        }
-        tx.execute(
-            "UPDATE restores SET lease_owner = ?2, lease_expires_at = ?3, attempts = attempts + 1
-             WHERE restore_id = ?1",
-            params![id.as_str(), owner, expiry(ttl)],
-        )?;
-        tx.commit()?;
-        self.get_restore(id)
-            .map(|r| RestoreClaim::Claimed(Box::new(r)))
-    }
-
-    /// Extends the lease. False when the caller no longer holds it.
-    pub fn renew_restore(&self, id: &RestoreId, owner: &str, ttl: Duration) -> Result<bool> {
-        let updated = self.connect()?.execute(
-            "UPDATE restores SET lease_expires_at = ?3
-             WHERE restore_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
-            params![id.as_str(), owner, expiry(ttl)],
-        )?;
-        Ok(updated == 1)
     }
 
     /// Records the phase the restore enters.

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::parts::produce;
 use super::{Key, OffsiteError, object_key};
+use crate::catalog::OffsiteCopy;
 use crate::domain::BackupId;
 use crate::domain::Checksum;
 use crate::engine::reading::HashingWriter;
@@ -66,27 +67,6 @@ impl Drop for Fetched {
     fn drop(&mut self) {
         if let Err(e) = fsutil::remove_if_exists(&self.path) {
             tracing::warn!(path = %self.path.display(), error = %e, "cannot remove a fetched offsite copy");
-        }
-    }
-}
-
-/// What the catalog says an offsite object holds.
-#[derive(Debug, Clone, Copy)]
-pub struct ExpectedObject<'a> {
-    pub object_key: &'a str,
-    pub object_checksum: Option<&'a Checksum>,
-    /// Checksum of the `.db.gz` inside.
-    pub checksum: &'a Checksum,
-    pub encrypted_to: Option<&'a str>,
-}
-
-impl<'a> From<&'a crate::catalog::OffsiteCopy> for ExpectedObject<'a> {
-    fn from(copy: &'a crate::catalog::OffsiteCopy) -> Self {
-        ExpectedObject {
-            object_key: &copy.object_key,
-            object_checksum: copy.object_checksum.as_ref(),
-            checksum: &copy.checksum,
-            encrypted_to: copy.encrypted_to.as_deref(),
         }
     }
 }
@@ -260,26 +240,26 @@ impl Bucket {
     /// when encrypted, and the result must have the recorded checksum.
     pub async fn fetch(
         &self,
-        expected: ExpectedObject<'_>,
+        expected: &OffsiteCopy,
         dest: &Path,
     ) -> Result<Fetched, OffsiteError> {
         let raw = sibling(dest, ".download");
         fsutil::remove_if_exists(&raw).map_err(|e| OffsiteError::io("cannot remove", &raw, e))?;
         let raw_file = TempFile(raw.clone());
-        let (_, object_checksum) = self.stream_object(expected.object_key, Some(&raw)).await?;
-        if let Some(recorded) = expected.object_checksum
+        let (_, object_checksum) = self.stream_object(&expected.object_key, Some(&raw)).await?;
+        if let Some(recorded) = &expected.object_checksum
             && *recorded != object_checksum
         {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
                     "{} has {object_checksum}, recorded {recorded}",
-                    self.location(expected.object_key)
+                    self.location(&expected.object_key)
                 ),
             });
         }
         // The `.db.gz` inside is hashed on its way to `dest`: the object
         // itself when plain, the decrypted stream when encrypted.
-        let (fetched, checksum) = match expected.encrypted_to {
+        let (fetched, checksum) = match expected.encrypted_to.as_deref() {
             None => {
                 std::fs::rename(&raw, dest)
                     .map_err(|e| OffsiteError::io("cannot rename the download to", dest, e))?;
@@ -308,11 +288,11 @@ impl Bucket {
             }
         };
         drop(raw_file);
-        if checksum != *expected.checksum {
+        if checksum != expected.checksum {
             return Err(OffsiteError::ObjectMismatch {
                 detail: format!(
                     "the backup inside {} has {checksum}, recorded {}",
-                    self.location(expected.object_key),
+                    self.location(&expected.object_key),
                     expected.checksum
                 ),
             });

@@ -17,7 +17,7 @@ pub mod crypt;
 mod error;
 mod parts;
 
-pub use bucket::{Bucket, ExpectedObject, Fetched, Uploaded};
+pub use bucket::{Bucket, Fetched, Uploaded};
 pub use crypt::Key;
 pub use error::OffsiteError;
 

@@ -9,10 +9,12 @@
 use std::time::{Duration, Instant};
 
 use super::{Failure, LeaseKeeper, Outcome, audit_entry};
+
+/// How often a backup waiting for a restore looks again.
+const LIVE_DATABASE_POLL: Duration = Duration::from_millis(250);
 use crate::alert::Alert;
 use crate::catalog::{
-    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Completed,
-    LeaseOutcome,
+    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Claim, Completed,
 };
 use crate::domain::{BackupId, ErrorInfo, Phase};
 use crate::engine::{self, BackupOutcome, BackupPlan, EngineError, Event, Observer};
@@ -35,26 +37,22 @@ impl BackupRunner<'_> {
         observer: &mut dyn Observer,
     ) -> Result<Outcome<BackupOutcome>, CatalogError> {
         let ttl = self.settings.lease_ttl();
-        match self.catalog.acquire_lease(id, &self.owner, ttl)? {
-            LeaseOutcome::Acquired => {}
-            LeaseOutcome::AlreadyFinished(status) => {
-                return Ok(Outcome::AlreadyFinished(status.to_string()));
-            }
-            LeaseOutcome::HeldElsewhere { owner } => {
-                return Ok(Outcome::HeldElsewhere { owner });
-            }
+        match self.catalog.claim_backup(id, &self.owner, ttl)? {
+            Claim::Claimed(()) => {}
+            Claim::Finished(status) => return Ok(Outcome::AlreadyFinished(status.to_string())),
+            Claim::HeldElsewhere { owner } => return Ok(Outcome::HeldElsewhere { owner }),
         }
         let record = self.catalog.get_backup(id)?;
         let keeper = LeaseKeeper::start("backup", ttl, {
             let (catalog, id, owner) = (self.catalog.clone(), id.clone(), self.owner.clone());
-            move || catalog.renew_lease(&id, &owner, ttl)
+            move || catalog.renew_backup(&id, &owner, ttl)
         });
         // Restore lock (runner::restore): while a restore rewrites the
         // live database it holds the catalog lock `live_database`; a backup
         // waits here, before its snapshot, until it is released (the
         // restore's own safety backup is let through). The lease is renewed
         // meanwhile; losing it ends the wait.
-        if !self.catalog.wait_for_live_database(id, &|| keeper.lost())? {
+        if !self.wait_for_live_database(id, &keeper)? {
             return Ok(Outcome::HandedOver(
                 "the lease was taken over while waiting for a restore".into(),
             ));
@@ -66,6 +64,27 @@ impl BackupRunner<'_> {
             Err(EngineError::Aborted(reason)) => Ok(Outcome::HandedOver(reason)),
             Err(e) => self.record_failure(id, e),
         }
+    }
+
+    /// Waits while a restore holds the live database (unless it lets this
+    /// backup through). False if the lease was lost meanwhile.
+    fn wait_for_live_database(
+        &self,
+        id: &BackupId,
+        keeper: &LeaseKeeper,
+    ) -> Result<bool, CatalogError> {
+        let mut told = false;
+        while let Some(restore) = self.catalog.pass_live_database(id)? {
+            if !told {
+                tracing::info!(backup_id = %id, %restore, "a restore is rewriting the database: waiting for it to finish");
+                told = true;
+            }
+            if keeper.lost() {
+                return Ok(false);
+            }
+            std::thread::sleep(LIVE_DATABASE_POLL);
+        }
+        Ok(true)
     }
 
     fn run_with_retries(

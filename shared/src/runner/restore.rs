@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use super::{Failure, LeaseKeeper, Outcome, audit, audit_entry};
 use crate::alert::Alert;
 use crate::catalog::{
-    AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, LIVE_DATABASE, LockOutcome,
-    RestoreClaim, RestorePhase, RestoreRecord,
+    AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Claim, LIVE_DATABASE,
+    LockOutcome, RestorePhase, RestoreRecord,
 };
 use crate::domain::{BackupId, BackupStatus, ErrorInfo, RestoreId};
 use crate::engine::restore::{RestoreError, apply, check_live};
@@ -136,11 +136,11 @@ impl RestoreRunner<'_> {
     pub fn run(&self, id: &RestoreId) -> Result<Outcome<BackupId>, CatalogError> {
         let ttl = self.settings.lease_ttl();
         let record = match self.catalog.claim_restore(id, &self.owner, ttl)? {
-            RestoreClaim::Claimed(record) => *record,
-            RestoreClaim::Finished(status) => {
+            Claim::Claimed(record) => *record,
+            Claim::Finished(status) => {
                 return Ok(Outcome::AlreadyFinished(status.to_string()));
             }
-            RestoreClaim::HeldElsewhere { owner } => {
+            Claim::HeldElsewhere { owner } => {
                 return Ok(Outcome::HeldElsewhere { owner });
             }
         };

@@ -30,6 +30,8 @@ pub struct Verified {
 pub struct VerificationRunner<'a> {
     pub catalog: &'a Catalog,
     pub settings: &'a Settings,
+    /// Unique to this run, e.g. `<worker name>/<ulid>`.
+    pub owner: String,
     pub audit_source: AuditSource,
 }
 
@@ -42,21 +44,22 @@ impl VerificationRunner<'_> {
         backup_id: &BackupId,
         requester: &CreatedBy,
     ) -> Result<Begun, CatalogError> {
-        self.catalog
-            .begin_verification(backup_id, requester, Some(self.settings.lease_ttl()))
+        self.catalog.begin_verification(
+            backup_id,
+            requester,
+            Some((&self.owner, self.settings.lease_ttl())),
+        )
     }
 
     /// Runs the recorded verification `check_id` (the API's, through a job).
     pub fn run(&self, check_id: &CheckId) -> Result<Outcome<Verified>, CatalogError> {
         match self
             .catalog
-            .claim_verification(check_id, self.settings.lease_ttl())
+            .claim_verification(check_id, &self.owner, self.settings.lease_ttl())
         {
             Ok(Claim::Claimed(v)) => self.execute(v),
             Ok(Claim::Finished(status)) => Ok(Outcome::AlreadyFinished(status.to_string())),
-            Ok(Claim::HeldElsewhere) => Ok(Outcome::HeldElsewhere {
-                owner: "another runner".into(),
-            }),
+            Ok(Claim::HeldElsewhere { owner }) => Ok(Outcome::HeldElsewhere { owner }),
             Err(CatalogError::NotFound) => {
                 Ok(Outcome::AlreadyFinished("gone with its backup".into()))
             }
@@ -69,8 +72,9 @@ impl VerificationRunner<'_> {
     pub fn execute(&self, v: Verification) -> Result<Outcome<Verified>, CatalogError> {
         let ttl = self.settings.lease_ttl();
         let keeper = LeaseKeeper::start("verification", ttl, {
-            let (catalog, check_id) = (self.catalog.clone(), v.check_id.clone());
-            move || catalog.renew_verification(&check_id, ttl)
+            let (catalog, id, owner) =
+                (self.catalog.clone(), v.check_id.clone(), self.owner.clone());
+            move || catalog.renew_verification(&id, &owner, ttl)
         });
         let report = self.check(&v.backup_id);
         drop(keeper);

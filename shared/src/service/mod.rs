@@ -3,6 +3,7 @@
 //! pruning expired ones, and reconciling the catalog with the backup folder.
 
 pub mod deletion;
+pub mod offsite;
 pub mod prune;
 pub mod reconcile;
 pub mod relief;

@@ -43,7 +43,7 @@ fn backup(f: &Fixture, backup_type: BackupType, started_at: DateTime<Utc>) -> Ba
     let new = new_backup(backup_type, started_at);
     let id = f.catalog.create_backup(&new, Tokyo, &f.root).unwrap().id;
     f.catalog
-        .acquire_lease(&id, "test", Duration::from_secs(60))
+        .claim_backup(&id, "test", Duration::from_secs(60))
         .unwrap();
     let file = f.root.join(id.relative_path());
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();

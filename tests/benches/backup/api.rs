@@ -151,7 +151,7 @@ fn seeded_catalog(bench_data: &Path) -> anyhow::Result<PathBuf> {
             started_at: now - chrono::Duration::minutes(i as i64 + 1),
         };
         let id = catalog.create_backup(&new, tz, &no_files)?.id;
-        catalog.acquire_lease(&id, "seed", Duration::from_secs(60))?;
+        catalog.claim_backup(&id, "seed", Duration::from_secs(60))?;
         let done = Completed {
             file_size: 4,
             original_size: 4,

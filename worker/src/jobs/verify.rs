@@ -15,6 +15,7 @@ fn runner(ctx: &JobContext) -> VerificationRunner<'_> {
     VerificationRunner {
         catalog: &ctx.catalog,
         settings: &ctx.settings,
+        owner: format!("{}/{}", ctx.worker_name, ulid::Ulid::generate()),
         audit_source: AuditSource::Worker,
     }
 }

@@ -22,6 +22,7 @@ pub async fn verify(
     let runner = VerificationRunner {
         catalog: &env.catalog,
         settings: &env.settings,
+        owner: Env::owner(),
         audit_source: AuditSource::Cli,
     };
     let begun = runner.begin(id, &cli_user()).map_err(|e| match e {

@@ -88,8 +88,7 @@ impl RestoreRunner<'_> {
         };
         let dest = scratch.join(format!("restore-{}.offsite.db.gz", record.id));
         let _ = fsutil::remove_if_exists(&dest);
-        let fetched = match offsite::block_on(bucket.fetch((&stored).into(), &dest)).and_then(|r| r)
-        {
+        let fetched = match offsite::block_on(bucket.fetch(&stored, &dest)).and_then(|r| r) {
             Ok(f) => f,
             Err(e) => {
                 self.audit(

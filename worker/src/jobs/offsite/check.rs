@@ -77,7 +77,7 @@ async fn check_copy(
     let dest = scratch.join(format!("{}.offsite.db.gz", copy.backup_id));
     nexus_shared::fsutil::remove_if_exists(&dest)
         .map_err(|e| OffsiteError::io("cannot remove", &dest, e))?;
-    let fetched = bucket.fetch(copy.into(), &dest).await?;
+    let fetched = bucket.fetch(copy, &dest).await?;
     let expected = copy.expected();
     let reserve = ctx.settings.reserve_bytes;
     let report = blocking(move || {

@@ -1,6 +1,6 @@
 //! Named locks with an owner and an expiry, renewed while held. A restore
 //! holds [`LIVE_DATABASE`]; the backup runner waits on it before its
-//! snapshot ([`Catalog::wait_for_live_database`]), and the restore waits for
+//! snapshot ([`Catalog::pass_live_database`]), and the restore waits for
 //! backups already copying the database before it writes
 //! ([`Catalog::backups_reading_live_database`]).
 
@@ -8,15 +8,12 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{corrupt, expiry, now_millis};
-use crate::catalog::{Catalog, Result, time};
+use super::{expiry, now_millis};
+use crate::catalog::{Catalog, CatalogError, Result, time};
 use crate::domain::BackupId;
 
 /// The lock a restore holds on the ITSM database while it works.
 pub const LIVE_DATABASE: &str = "live_database";
-
-/// How often a backup waiting for a restore looks again.
-const LOCK_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum LockOutcome {
@@ -87,54 +84,35 @@ impl Catalog {
         Ok(updated == 1)
     }
 
-    /// For the backup runner, before its snapshot: waits while a restore
-    /// holds [`LIVE_DATABASE`] (unless it lets this backup through).
-    /// Returns false if `stop` asked to give up first.
-    ///
-    /// When the way is clear the backup's phase becomes `preflight` in the
-    /// same transaction, so a restore that takes the lock right after sees
-    /// it among [`Catalog::backups_reading_live_database`] and waits for
-    /// its snapshot to end.
-    pub fn wait_for_live_database(
-        &self,
-        backup: &BackupId,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<bool> {
-        let mut told = false;
-        loop {
-            let mut conn = self.connect()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let holder: Option<(String, Option<String>)> = tx
-                .query_row(
-                    "SELECT owner, let_through FROM locks WHERE name = ?1 AND expires_at > ?2",
-                    params![LIVE_DATABASE, now_millis()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match holder {
-                Some((owner, let_through))
-                    if let_through.as_deref() != Some(&backup.to_string()) =>
-                {
-                    drop(tx);
-                    if !told {
-                        tracing::info!(backup_id = %backup, restore = %owner, "a restore is rewriting the database: waiting for it to finish");
-                        told = true;
-                    }
-                }
-                _ => {
-                    tx.execute(
-                        "UPDATE backups SET phase = 'preflight'
-                         WHERE backup_id = ?1 AND status = 'in_progress' AND phase = 'queued'",
-                        [backup.to_string()],
-                    )?;
-                    tx.commit()?;
-                    return Ok(true);
-                }
+    /// For the backup runner, before its snapshot: `Some(holder)` while a
+    /// restore holds [`LIVE_DATABASE`] (unless it lets this backup
+    /// through); else `None`, and the backup's phase becomes `preflight` in
+    /// the same transaction, so a restore that takes the lock right after
+    /// sees it among [`Catalog::backups_reading_live_database`] and waits
+    /// for its snapshot to end. The runner asks again until it may pass.
+    pub fn pass_live_database(&self, backup: &BackupId) -> Result<Option<String>> {
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let holder: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT owner, let_through FROM locks WHERE name = ?1 AND expires_at > ?2",
+                params![LIVE_DATABASE, now_millis()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match holder {
+            Some((owner, let_through)) if let_through.as_deref() != Some(&backup.to_string()) => {
+                Ok(Some(owner))
             }
-            if stop() {
-                return Ok(false);
+            _ => {
+                tx.execute(
+                    "UPDATE backups SET phase = 'preflight'
+                     WHERE backup_id = ?1 AND status = 'in_progress' AND phase = 'queued'",
+                    [backup.to_string()],
+                )?;
+                tx.commit()?;
+                Ok(None)
             }
-            std::thread::sleep(LOCK_POLL);
         }
     }
 
@@ -148,7 +126,9 @@ impl Catalog {
                AND lease_owner IS NOT NULL AND lease_expires_at > ?1",
         )?;
         stmt.query_map([now_millis()], |r| r.get::<_, String>(0))?
-            .map(|id| BackupId::parse(&id?).map_err(|e| corrupt("backup id", e)))
+            .map(|id| {
+                BackupId::parse(&id?).map_err(|e| CatalogError::Corrupt(format!("backup id: {e}")))
+            })
             .collect()
     }
 }
