@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 
 use super::leases::now_millis;
-use super::{Catalog, OptionalRow, Result, corrupt, time};
+use super::{AuditEntry, Catalog, OptionalRow, Result, corrupt, time};
 use crate::domain::{CreatedBy, ErrorInfo, RestoreId};
 
 #[cfg(test)]
@@ -246,7 +246,21 @@ impl Catalog {
         owner: Option<&str>,
         error: Option<&ErrorInfo>,
     ) -> Result<bool> {
-        let updated = self.connect()?.execute(
+        self.finish_restore_audited(id, owner, error, None)
+    }
+
+    /// Records the outcome and, in the same transaction, its audit entry:
+    /// a client that sees the status sees the entry.
+    pub fn finish_restore_audited(
+        &self,
+        id: &RestoreId,
+        owner: Option<&str>,
+        error: Option<&ErrorInfo>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool> {
+        let mut conn = self.connect()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let updated = tx.execute(
             "UPDATE restores SET status = ?3, phase = CASE WHEN ?3 = 'success' THEN 'done' ELSE phase END,
                  completed_at = ?4, error_code = ?5, error_message = ?6,
                  lease_owner = NULL, lease_expires_at = NULL
@@ -262,6 +276,12 @@ impl Catalog {
                 now_millis(),
             ],
         )?;
+        if updated == 1
+            && let Some(entry) = audit
+        {
+            super::audit::append_in(&tx, entry)?;
+        }
+        tx.commit()?;
         Ok(updated == 1)
     }
 }

@@ -9,9 +9,6 @@
 use std::time::{Duration, Instant};
 
 use super::{Failure, LeaseKeeper, Outcome, audit_entry};
-
-/// How often a backup waiting for a restore looks again.
-const LIVE_DATABASE_POLL: Duration = Duration::from_millis(250);
 use crate::alert::Alert;
 use crate::catalog::{
     AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Claim, Completed,
@@ -20,6 +17,9 @@ use crate::domain::{BackupId, ErrorInfo, Phase};
 use crate::engine::{self, BackupOutcome, BackupPlan, EngineError, Event, Observer};
 use crate::fsutil::human_size;
 use crate::settings::Settings;
+
+/// How often a backup waiting for a restore looks again.
+const LIVE_DATABASE_POLL: Duration = Duration::from_millis(250);
 
 pub struct BackupRunner<'a> {
     pub catalog: &'a Catalog,

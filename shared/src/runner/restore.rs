@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use super::{Failure, LeaseKeeper, Outcome, audit, audit_entry};
 use crate::alert::Alert;
 use crate::catalog::{
-    AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Claim, LIVE_DATABASE,
-    LockOutcome, RestorePhase, RestoreRecord,
+    AuditEntry, AuditResult, AuditSource, BackupRecord, Catalog, CatalogError, Claim,
+    LIVE_DATABASE, LockOutcome, RestorePhase, RestoreRecord,
 };
 use crate::domain::{BackupId, BackupStatus, ErrorInfo, RestoreId};
 use crate::engine::restore::{RestoreError, apply, check_live};
@@ -166,24 +166,29 @@ impl RestoreRunner<'_> {
         drop(lock);
         match result {
             Ok(safety) => {
-                self.catalog.finish_restore(id, Some(&self.owner), None)?;
                 let detail = format!(
                     "{} restored into {}; safety backup {safety}",
                     record.backup_id,
                     record.target.display()
                 );
+                let entry = self.audit_entry(&record, "restore.run", AuditResult::Success, &detail);
+                self.catalog
+                    .finish_restore_audited(id, Some(&self.owner), None, Some(&entry))?;
                 tracing::info!(restore_id = %id, "{detail}");
-                self.audit(&record, "restore.run", AuditResult::Success, detail);
                 Ok(Outcome::Succeeded(safety))
             }
             Err(Stop::Failed(error)) => {
-                self.catalog
-                    .finish_restore(id, Some(&self.owner), Some(&error))?;
+                let detail = format!("{}: {}", error.code, error.message);
+                let entry = self.audit_entry(&record, "restore.run", AuditResult::Failure, &detail);
+                self.catalog.finish_restore_audited(
+                    id,
+                    Some(&self.owner),
+                    Some(&error),
+                    Some(&entry),
+                )?;
                 // alert: the caller delivers the outcome's `Alert::RestoreFailed`:
                 // the worker's restore job mails it; the CLI queues it.
                 tracing::error!(restore_id = %id, backup_id = %record.backup_id, code = %error.code, message = %error.message, "restore failed");
-                let detail = format!("{}: {}", error.code, error.message);
-                self.audit(&record, "restore.run", AuditResult::Failure, detail);
                 let alert = Alert::RestoreFailed {
                     restore_id: id.to_string(),
                     backup_id: record.backup_id.to_string(),
@@ -430,13 +435,24 @@ impl RestoreRunner<'_> {
     ) {
         audit(
             self.catalog,
-            audit_entry(self.audit_source, action, result)
-                .target(record.id.to_string())
-                .detail(format!(
-                    "{} (backup {}, requested by {})",
-                    detail, record.backup_id, record.requested_by.username
-                )),
+            self.audit_entry(record, action, result, &detail),
         );
+    }
+
+    /// An entry of this restore's steps, naming the backup and who asked.
+    fn audit_entry(
+        &self,
+        record: &RestoreRecord,
+        action: &'static str,
+        result: AuditResult,
+        detail: &str,
+    ) -> AuditEntry {
+        audit_entry(self.audit_source, action, result)
+            .target(record.id.to_string())
+            .detail(format!(
+                "{} (backup {}, requested by {})",
+                detail, record.backup_id, record.requested_by.username
+            ))
     }
 }
 
