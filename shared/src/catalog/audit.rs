@@ -162,7 +162,7 @@ struct StoredFields<'a> {
 impl Catalog {
     /// Appends a record, chained to the one before it.
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         append_in(&tx, entry)?;
         tx.commit()?;
@@ -181,7 +181,7 @@ impl Catalog {
 
     /// Newest first, with the total matching the filter.
     pub fn list_audit_filtered(&self, f: &AuditFilter) -> Result<(Vec<AuditRecord>, u64)> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let where_clause = "WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR actor = ?2)
               AND (?3 IS NULL OR occurred_at >= ?3) AND (?4 IS NULL OR occurred_at <= ?4)";
         let from = f.from.map(time::format_utc);
@@ -191,7 +191,7 @@ impl Catalog {
             params![f.action, f.actor, from, to],
             |r| r.get(0),
         )?;
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, occurred_at, actor, source, remote_addr, action, target, result, detail
              FROM audit_logs {where_clause} ORDER BY id DESC LIMIT ?5 OFFSET ?6"
         ))?;
@@ -229,8 +229,8 @@ impl Catalog {
     /// the next record's link or leaves a gap in the ids, a reordered one
     /// does both.
     pub fn verify_audit_chain(&self) -> Result<ChainReport> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT id, occurred_at, actor, actor_id, source, remote_addr, action, target, result,
                     detail, prev_hash, hash
              FROM audit_logs ORDER BY id",

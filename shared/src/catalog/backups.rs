@@ -170,7 +170,7 @@ impl Catalog {
     ) -> Result<BackupRecord> {
         let local = new.started_at.with_timezone(&tz).naive_local();
         let mut id = BackupId::new(new.backup_type, local, 1);
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         loop {
             let taken: bool = tx.query_row(
@@ -208,7 +208,7 @@ impl Catalog {
     }
 
     pub fn get_backup(&self, id: &BackupId) -> Result<BackupRecord> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         conn.query_row(
             &format!("SELECT {COLUMNS} FROM backups WHERE backup_id = ?1"),
             [id.to_string()],
@@ -219,7 +219,7 @@ impl Catalog {
 
     /// Newest first, with the total matching the filter.
     pub fn list_backups(&self, filter: &BackupFilter) -> Result<(Vec<BackupRecord>, u64)> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let where_clause = "WHERE (?1 IS NULL OR backup_type = ?1) AND (?2 IS NULL OR status = ?2)";
         let type_param = filter.backup_type.map(|t| t.as_str());
         let status_param = filter.status.map(|s| s.as_str());
@@ -228,7 +228,7 @@ impl Catalog {
             params![type_param, status_param],
             |r| r.get(0),
         )?;
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM backups {where_clause}
              ORDER BY started_at DESC, backup_id DESC LIMIT ?3 OFFSET ?4"
         ))?;
@@ -245,8 +245,8 @@ impl Catalog {
     /// Records still `in_progress` that no runner holds a live lease on:
     /// queued, or left behind by a runner that died (for the sweeper).
     pub fn unclaimed_in_progress(&self) -> Result<Vec<BackupRecord>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM backups
              WHERE status = 'in_progress' AND (lease_owner IS NULL OR lease_expires_at < ?1)
              ORDER BY started_at"
@@ -257,7 +257,7 @@ impl Catalog {
     }
 
     pub fn set_job_id(&self, id: &BackupId, job_id: &str) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE backups SET job_id = ?2 WHERE backup_id = ?1",
             (id.to_string(), job_id),
@@ -275,7 +275,7 @@ impl Catalog {
         percent: u8,
         ttl: Duration,
     ) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let updated = conn.execute(
             "UPDATE backups SET phase = ?3, progress_percent = MAX(progress_percent, ?4),
                  lease_expires_at = ?5
@@ -305,7 +305,7 @@ impl Catalog {
         done: &Completed,
         audit: Option<&AuditEntry>,
     ) -> Result<bool> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let updated = tx.execute(
             "UPDATE backups SET status = 'success', phase = 'done', progress_percent = 100,
@@ -352,7 +352,7 @@ impl Catalog {
         error: &ErrorInfo,
         audit: Option<&AuditEntry>,
     ) -> Result<bool> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let updated = tx.execute(
             "UPDATE backups SET status = 'failure', completed_at = ?3,
@@ -381,7 +381,7 @@ impl Catalog {
 
     /// Whether a record exists for this id (for reconciliation).
     pub fn backup_exists(&self, id: &BackupId) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         Ok(conn
             .query_row(
                 "SELECT 1 FROM backups WHERE backup_id = ?1",

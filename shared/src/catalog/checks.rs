@@ -191,7 +191,7 @@ impl Catalog {
         requested_by: &CreatedBy,
         lease: Option<(&str, Duration)>,
     ) -> Result<Begun> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let status: String = tx
             .query_row(
@@ -257,7 +257,7 @@ impl Catalog {
 
     /// Records the queue job that will run a verification.
     pub fn set_verification_job(&self, check_id: &CheckId, job_id: &str) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE backup_integrity_checks SET job_id = ?2 WHERE check_id = ?1",
             (check_id.as_str(), job_id),
@@ -268,12 +268,12 @@ impl Catalog {
     /// Records the result: `pass` when every check passed, else `fail`.
     /// False when the verification was no longer in progress.
     pub fn finish_verification(&self, check_id: &CheckId, report: &VerifyReport) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         finish(&conn, check_id, report, report.duration)
     }
 
     pub fn get_verification(&self, check_id: &CheckId) -> Result<Verification> {
-        let mut conn = self.connect()?;
+        let mut conn = self.reader()?;
         let tx = conn.transaction()?;
         get(&tx, check_id)
     }
@@ -285,8 +285,8 @@ impl Catalog {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<Verification>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM backup_integrity_checks WHERE backup_id = ?1
              ORDER BY started_at DESC, check_id DESC LIMIT ?2 OFFSET ?3"
         ))?;
@@ -306,8 +306,8 @@ impl Catalog {
         }
         let ids: Vec<String> = backup_ids.iter().map(ToString::to_string).collect();
         let ids = serde_json::to_string(&ids).map_err(|e| corrupt("backup ids", e))?;
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM (
                  SELECT *, ROW_NUMBER() OVER (
                      PARTITION BY backup_id ORDER BY checked_at DESC, check_id DESC) AS n
@@ -325,8 +325,8 @@ impl Catalog {
     /// passed, with that verification: the one to restore from when the
     /// live database is damaged.
     pub fn newest_verified_backup(&self) -> Result<Option<Verification>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM (
                  SELECT c.*, b.started_at AS backup_started_at, ROW_NUMBER() OVER (
                      PARTITION BY c.backup_id ORDER BY c.checked_at DESC, c.check_id DESC) AS n

@@ -12,7 +12,7 @@ use crate::retention::{self, BackupSummary, Refusal};
 
 /// Every record not being deleted.
 fn summaries(conn: &Connection) -> Result<Vec<BackupSummary>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT backup_id, status, started_at FROM backups
          WHERE deleting_at IS NULL ORDER BY started_at",
     )?;
@@ -45,7 +45,7 @@ pub struct PendingDeletion {
 impl Catalog {
     /// What the retention rules weigh: every record not being deleted.
     pub fn backup_summaries(&self) -> Result<Vec<BackupSummary>> {
-        summaries(&self.connect()?)
+        summaries(&*self.reader()?)
     }
 
     /// Checks the deletion rules and marks the record as being deleted, in
@@ -53,7 +53,7 @@ impl Catalog {
     /// what each alone may not. `NotFound` for an unknown id or a record
     /// already being deleted.
     pub fn begin_deletion(&self, id: &BackupId) -> Result<Result<BackupRecord, Refusal>> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let records = summaries(&tx)?;
         if !records.iter().any(|r| &r.id == id) {
@@ -72,7 +72,7 @@ impl Catalog {
 
     /// Takes back a deletion whose files could not be removed.
     pub fn cancel_deletion(&self, id: &BackupId) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE backups SET deleting_at = NULL WHERE backup_id = ?1",
             [id.to_string()],
@@ -83,7 +83,7 @@ impl Catalog {
     /// Removes a record marked by [`Catalog::begin_deletion`] once its
     /// files are gone; its integrity checks go with it.
     pub fn finish_deletion(&self, id: &BackupId) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "DELETE FROM backups WHERE backup_id = ?1 AND deleting_at IS NOT NULL",
             [id.to_string()],
@@ -93,8 +93,8 @@ impl Catalog {
 
     /// Records marked for deletion, oldest mark first.
     pub fn pending_deletions(&self) -> Result<Vec<PendingDeletion>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT backup_id, deleting_at FROM backups
              WHERE deleting_at IS NOT NULL ORDER BY deleting_at",
         )?;

@@ -17,11 +17,11 @@ pub struct TypeUsage {
 
 impl Catalog {
     pub fn disk_state(&self) -> Result<DiskState> {
-        read_disk_state(&self.connect()?)
+        read_disk_state(&*self.reader()?)
     }
 
     pub fn save_disk_state(&self, state: &DiskState, used_percent: f64) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let now = time::now_text();
         conn.execute(
             "INSERT INTO disk_state (id, level, automatic_paused, used_percent, last_notified_at, checked_at, created_at)
@@ -46,8 +46,8 @@ impl Catalog {
 
     /// Successful backups per type: how many, and their compressed bytes.
     pub fn usage_by_type(&self) -> Result<BTreeMap<BackupType, TypeUsage>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT backup_type, COUNT(*), COALESCE(SUM(file_size), 0) FROM backups
              WHERE status = 'success' GROUP BY backup_type",
         )?;

@@ -59,7 +59,7 @@ pub struct VerificationCounts {
 
 impl Catalog {
     pub fn figures(&self) -> Result<Figures> {
-        let mut conn = self.connect()?;
+        let mut conn = self.reader()?;
         let tx = conn.transaction()?;
         let figures = Figures {
             backups: backup_counts(&tx)?,
@@ -88,7 +88,7 @@ where
 }
 
 fn backup_counts(conn: &Connection) -> Result<Vec<(BackupType, BackupStatus, u64)>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT backup_type, status, COUNT(*) FROM backups GROUP BY backup_type, status",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
@@ -102,7 +102,7 @@ fn backup_counts(conn: &Connection) -> Result<Vec<(BackupType, BackupStatus, u64
 
 fn newest_successes(conn: &Connection) -> Result<Vec<(BackupType, NewestSuccess)>> {
     // SQLite takes the bare `file_size` from the row holding the MAX.
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT backup_type, MAX(completed_at), COALESCE(file_size, 0) FROM backups
          WHERE status = 'success' AND completed_at IS NOT NULL GROUP BY backup_type",
     )?;
@@ -139,7 +139,7 @@ fn durations(conn: &Connection) -> Result<Vec<(BackupType, Durations)>> {
              FROM backups WHERE status = 'success' AND completed_at IS NOT NULL)
          SELECT backup_type, COUNT(*), TOTAL(secs){buckets} FROM d GROUP BY backup_type"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], |r| {
         let cumulative = (0..DURATION_BUCKETS.len())
             .map(|i| r.get::<_, i64>(3 + i).map(count))
@@ -182,7 +182,7 @@ fn verification_counts(conn: &Connection) -> Result<VerificationCounts> {
 }
 
 fn restore_counts(conn: &Connection) -> Result<Vec<(BackupStatus, u64)>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT status, COUNT(*) FROM restores WHERE status != 'in_progress' GROUP BY status",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -204,7 +204,8 @@ fn offsite_counts(conn: &Connection) -> Result<Vec<(OffsiteState, u64)>> {
     .into_iter()
     .map(|s| (s, 0))
     .collect();
-    let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM offsite_copies GROUP BY state")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT state, COUNT(*) FROM offsite_copies GROUP BY state")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (s, n) = row?;

@@ -124,7 +124,7 @@ impl Leased {
     where
         S::Err: std::fmt::Display,
     {
-        let mut conn = catalog.connect()?;
+        let mut conn = catalog.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let claim = match self.take(&tx, id, owner, ttl)? {
             Claim::Claimed(()) => Claim::Claimed(read(&tx)?),
@@ -150,7 +150,7 @@ impl Catalog {
     }
 
     pub fn renew_backup(&self, id: &BackupId, owner: &str, ttl: Duration) -> Result<bool> {
-        BACKUPS.renew(&self.connect()?, &id.to_string(), owner, ttl)
+        BACKUPS.renew(&*self.writer()?, &id.to_string(), owner, ttl)
     }
 
     /// Takes the right to run a restore for `ttl`. Counts the attempt.
@@ -166,7 +166,7 @@ impl Catalog {
     }
 
     pub fn renew_restore(&self, id: &RestoreId, owner: &str, ttl: Duration) -> Result<bool> {
-        RESTORES.renew(&self.connect()?, id.as_str(), owner, ttl)
+        RESTORES.renew(&*self.writer()?, id.as_str(), owner, ttl)
     }
 
     /// Takes the right to run a recorded verification for `ttl`.
@@ -181,7 +181,7 @@ impl Catalog {
     }
 
     pub fn renew_verification(&self, id: &CheckId, owner: &str, ttl: Duration) -> Result<bool> {
-        VERIFICATIONS.renew(&self.connect()?, id.as_str(), owner, ttl)
+        VERIFICATIONS.renew(&*self.writer()?, id.as_str(), owner, ttl)
     }
 }
 

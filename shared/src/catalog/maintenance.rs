@@ -47,7 +47,7 @@ pub struct MissingFile {
 impl Catalog {
     pub fn save_reconcile_report(&self, report: &ReconcileReport) -> Result<()> {
         let json = serde_json::to_string(report).expect("a report always serialises");
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO reconcile_reports (checked_at, report, created_at) VALUES (?1, ?2, ?3)",
@@ -63,7 +63,7 @@ impl Catalog {
 
     /// The newest reconciliation report, if there was one.
     pub fn last_reconcile_report(&self) -> Result<Option<ReconcileReport>> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let json: Option<String> = conn
             .query_row(
                 "SELECT report FROM reconcile_reports ORDER BY id DESC LIMIT 1",
@@ -82,7 +82,7 @@ impl Catalog {
     /// Returns false when the id already has a record. The creator's user
     /// id is kept only if that user exists in this catalog.
     pub fn insert_from_manifest(&self, manifest: &Manifest) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let id = &manifest.backup_id;
         let inserted = conn.execute(
             "INSERT OR IGNORE INTO backups (backup_id, backup_type, status, phase,

@@ -14,15 +14,13 @@ mod leases;
 mod maintenance;
 mod migrate;
 mod offsite;
+mod pool;
 mod restores;
 mod schedules;
 mod time;
 mod users;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditResult, AuditSource, ChainReport};
 pub use backups::{BackupFilter, BackupRecord, Completed, NewBackup};
@@ -50,14 +48,18 @@ pub enum CatalogError {
     Io(#[from] std::io::Error),
     #[error("catalog holds a value it cannot read: {0}")]
     Corrupt(String),
+    #[error("no catalog connection came free: {0}")]
+    Pool(#[from] r2d2::Error),
 }
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
-/// A handle on the catalog file; cheap to clone, opens a connection per call.
+/// A handle on the catalog file; cheap to clone (clones share the
+/// connections, see [`pool`]).
 #[derive(Debug, Clone)]
 pub struct Catalog {
     path: PathBuf,
+    pools: pool::Pools,
 }
 
 impl Catalog {
@@ -69,10 +71,12 @@ impl Catalog {
         }
         let catalog = Catalog {
             path: path.to_path_buf(),
+            pools: pool::Pools::open(path)?,
         };
-        let mut conn = catalog.connect()?;
+        let mut conn = catalog.writer()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate::apply(&mut conn)?;
+        drop(conn);
         crate::fsutil::restrict_file(path)?;
         Ok(catalog)
     }
@@ -81,17 +85,14 @@ impl Catalog {
         &self.path
     }
 
-    fn connect(&self) -> Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(15))?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(conn)
+    /// A connection for reading.
+    fn reader(&self) -> Result<pool::Connection> {
+        Ok(self.pools.reader()?)
+    }
+
+    /// The connection every write of this process goes through, in turn.
+    fn writer(&self) -> Result<pool::Connection> {
+        Ok(self.pools.writer()?)
     }
 }
 

@@ -179,7 +179,7 @@ impl Catalog {
         let file_size = backup.file_size.ok_or_else(|| {
             CatalogError::Conflict(format!("backup {} has no file size yet", backup.id))
         })?;
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let now = time::now_text();
         let changed = conn.execute(
             "INSERT INTO offsite_copies (backup_id, backup_type, started_at, state, object_key,
@@ -207,7 +207,7 @@ impl Catalog {
 
     /// The upload finished and the object read back matched.
     pub fn finish_offsite_upload(&self, id: &BackupId, stored: &StoredObject) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let now = time::now_text();
         conn.execute(
             "UPDATE offsite_copies SET state = 'stored', object_size = ?2, object_checksum = ?3,
@@ -228,7 +228,7 @@ impl Catalog {
 
     /// An upload try failed; `give_up` when no try is left.
     pub fn fail_offsite_upload(&self, id: &BackupId, error: &str, give_up: bool) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE offsite_copies SET last_error = ?2, updated_at = ?3,
                  state = CASE WHEN ?4 THEN 'failed' ELSE state END
@@ -242,7 +242,7 @@ impl Catalog {
     /// cleared, so `check_result` is `NULL` until the new one is recorded.
     /// `Ok(false)` when the copy is not stored.
     pub fn begin_offsite_check(&self, id: &BackupId) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let changed = conn.execute(
             "UPDATE offsite_copies SET check_result = NULL, check_detail = 'queued',
                  updated_at = ?2
@@ -259,7 +259,7 @@ impl Catalog {
         result: CheckResult,
         detail: &str,
     ) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let changed = conn.execute(
             "UPDATE offsite_copies SET checked_at = ?2, check_result = ?3, check_detail = ?4,
                  updated_at = ?2
@@ -273,7 +273,7 @@ impl Catalog {
     }
 
     pub fn get_offsite_copy(&self, id: &BackupId) -> Result<Option<OffsiteCopy>> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         conn.query_row(
             &format!("SELECT {COLUMNS} FROM offsite_copies WHERE backup_id = ?1"),
             [id.to_string()],
@@ -285,7 +285,7 @@ impl Catalog {
 
     /// The copies of those of `ids` that have one.
     pub fn offsite_copies_of(&self, ids: &[BackupId]) -> Result<Vec<OffsiteCopy>> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM offsite_copies WHERE backup_id = ?1"
         ))?;
@@ -308,8 +308,8 @@ impl Catalog {
         &self,
         before: DateTime<Utc>,
     ) -> Result<Vec<BackupSummary>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT b.backup_id, b.started_at FROM backups b
              WHERE b.status = 'success' AND b.deleting_at IS NULL AND b.completed_at < ?1
                AND NOT EXISTS (SELECT 1 FROM offsite_copies o WHERE o.backup_id = b.backup_id)
@@ -332,8 +332,8 @@ impl Catalog {
 
     /// Every offsite copy, oldest first.
     pub fn list_offsite_copies(&self) -> Result<Vec<OffsiteCopy>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM offsite_copies ORDER BY started_at, backup_id"
         ))?;
         let rows = stmt.query_map([], |row| Ok(from_row(row)))?;
@@ -357,7 +357,7 @@ impl Catalog {
     /// Marks a copy for removal by retention; the caller deletes the
     /// object, then [`Catalog::forget_offsite_copy`].
     pub fn begin_offsite_deletion(&self, id: &BackupId) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE offsite_copies SET state = 'deleting', updated_at = ?2 WHERE backup_id = ?1",
             params![id.to_string(), time::now_text()],
@@ -367,7 +367,7 @@ impl Catalog {
     }
 
     pub fn forget_offsite_copy(&self, id: &BackupId) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "DELETE FROM offsite_copies WHERE backup_id = ?1",
             [id.to_string()],

@@ -151,7 +151,7 @@ impl Catalog {
     pub fn create_restore(&self, new: &NewRestore) -> Result<RestoreRecord> {
         let id = RestoreId::generate();
         let now = time::now_text();
-        self.connect()?.execute(
+        self.writer()?.execute(
             "INSERT INTO restores (restore_id, backup_id, status, phase, target,
                  requested_by_id, requested_by_name, started_at, created_at)
              VALUES (?1, ?2, 'in_progress', 'queued', ?3, ?4, ?5, ?6, ?6)",
@@ -168,14 +168,14 @@ impl Catalog {
     }
 
     pub fn get_restore(&self, id: &RestoreId) -> Result<RestoreRecord> {
-        get(&self.connect()?, id)
+        get(&*self.reader()?, id)
     }
 
     /// Newest first, with the total.
     pub fn list_restores(&self, limit: u32, offset: u32) -> Result<(Vec<RestoreRecord>, u64)> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let total: i64 = conn.query_row("SELECT COUNT(*) FROM restores", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM restores ORDER BY started_at DESC, restore_id DESC
              LIMIT ?1 OFFSET ?2"
         ))?;
@@ -189,8 +189,8 @@ impl Catalog {
     /// Restores still `in_progress` that no runner holds a live lease on
     /// (for the sweeper).
     pub fn unclaimed_restores(&self) -> Result<Vec<RestoreRecord>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(&format!(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM restores
              WHERE status = 'in_progress' AND (lease_owner IS NULL OR lease_expires_at < ?1)
              ORDER BY started_at"
@@ -201,7 +201,7 @@ impl Catalog {
     }
 
     pub fn set_restore_job_id(&self, id: &RestoreId, job_id: &str) -> Result<()> {
-        self.connect()?.execute(
+        self.writer()?.execute(
             "UPDATE restores SET job_id = ?2 WHERE restore_id = ?1",
             (id.as_str(), job_id),
         )?;
@@ -215,7 +215,7 @@ impl Catalog {
         owner: &str,
         phase: RestorePhase,
     ) -> Result<bool> {
-        let updated = self.connect()?.execute(
+        let updated = self.writer()?.execute(
             "UPDATE restores SET phase = ?3
              WHERE restore_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
             params![id.as_str(), owner, phase.as_str()],
@@ -230,7 +230,7 @@ impl Catalog {
         owner: &str,
         safety: &BackupId,
     ) -> Result<bool> {
-        let updated = self.connect()?.execute(
+        let updated = self.writer()?.execute(
             "UPDATE restores SET safety_backup_id = ?3
              WHERE restore_id = ?1 AND lease_owner = ?2 AND status = 'in_progress'",
             params![id.as_str(), owner, safety.to_string()],
@@ -258,7 +258,7 @@ impl Catalog {
         error: Option<&ErrorInfo>,
         audit: Option<&AuditEntry>,
     ) -> Result<bool> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let updated = tx.execute(
             "UPDATE restores SET status = ?3, phase = CASE WHEN ?3 = 'success' THEN 'done' ELSE phase END,

@@ -85,7 +85,7 @@ impl Catalog {
 
     /// The backup recorded for a schedule slot.
     pub fn backup_for_slot(&self, slot: &str) -> Result<Option<BackupRecord>> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let id: Option<String> = conn
             .query_row(
                 "SELECT backup_id FROM backups WHERE schedule_slot = ?1",
@@ -103,8 +103,8 @@ impl Catalog {
     /// Slots of schedule `name` whose backup was recorded but never got its
     /// job (the scheduler died between the two).
     pub fn unqueued_slots(&self, name: &str) -> Result<Vec<String>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT schedule_slot FROM backups
              WHERE substr(schedule_slot, 1, length(?1) + 1) = ?1 || '@'
                AND job_id IS NULL AND status = 'in_progress' AND deleting_at IS NULL
@@ -118,7 +118,7 @@ impl Catalog {
 
     /// When the schedule `name` last fired; the first call makes it known.
     pub fn schedule_run(&self, name: &str) -> Result<ScheduleRun> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         conn.execute(
             "INSERT OR IGNORE INTO schedule_runs (name, created_at) VALUES (?1, ?2)",
             (name, time::now_text()),
@@ -132,8 +132,8 @@ impl Catalog {
 
     /// Every schedule the catalog knows, by name.
     pub fn schedule_runs(&self) -> Result<Vec<ScheduleRun>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT name, last_slot, last_fired_at, created_at FROM schedule_runs ORDER BY name",
         )?;
         stmt.query_map([], read_run)?.map(|r| r?).collect()
@@ -143,7 +143,7 @@ impl Catalog {
     /// late scheduler recording an older slot leaves the newer one. Returns
     /// whether this call recorded it (false: recorded already).
     pub fn record_schedule_fired(&self, name: &str, slot: DateTime<Utc>) -> Result<bool> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let now = time::now_text();
         let updated = conn.execute(
             "INSERT INTO schedule_runs (name, last_slot, last_fired_at, created_at)

@@ -45,14 +45,14 @@ fn to_user(
 
 impl Catalog {
     pub fn count_users(&self) -> Result<u64> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
         Ok(count.max(0) as u64)
     }
 
     /// Creates a user; `Conflict` if the name is taken.
     pub fn create_user(&self, username: &str, password_hash: &str, role: Role) -> Result<User> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let inserted = conn.execute(
             "INSERT INTO users (username, password_hash, role, created_at)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username) DO NOTHING",
@@ -81,7 +81,7 @@ impl Catalog {
         password_hash: &str,
         role: Role,
     ) -> Result<Option<User>> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: i64 = tx.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
         if existing > 0 {
@@ -105,7 +105,7 @@ impl Catalog {
     /// Replaces a user's password hash and revokes their tokens; `NotFound`
     /// if there is no such user.
     pub fn set_password(&self, username: &str, password_hash: &str) -> Result<()> {
-        let conn = self.connect()?;
+        let conn = self.writer()?;
         let updated = conn.execute(
             "UPDATE users SET password_hash = ?2, token_version = token_version + 1 WHERE username = ?1",
             (username, password_hash),
@@ -117,7 +117,7 @@ impl Catalog {
     }
 
     pub fn find_user(&self, username: &str) -> Result<User> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let row = conn
             .query_row(
                 "SELECT id, username, role, password_hash, token_version FROM users WHERE username = ?1",
@@ -129,7 +129,7 @@ impl Catalog {
     }
 
     pub fn get_user(&self, id: i64) -> Result<User> {
-        let conn = self.connect()?;
+        let conn = self.reader()?;
         let row = conn
             .query_row(
                 "SELECT id, username, role, password_hash, token_version FROM users WHERE id = ?1",

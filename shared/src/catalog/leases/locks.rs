@@ -25,7 +25,7 @@ impl Catalog {
     /// Takes the lock `name` for `ttl`, unless someone else holds it and
     /// has not let it expire. Taking it again as its owner renews it.
     pub fn acquire_lock(&self, name: &str, owner: &str, ttl: Duration) -> Result<LockOutcome> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let holder: Option<(String, i64)> = tx
             .query_row(
@@ -54,7 +54,7 @@ impl Catalog {
 
     /// Extends a held lock. False when the caller no longer holds it.
     pub fn renew_lock(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
-        let updated = self.connect()?.execute(
+        let updated = self.writer()?.execute(
             "UPDATE locks SET expires_at = ?3 WHERE name = ?1 AND owner = ?2",
             params![name, owner, expiry(ttl)],
         )?;
@@ -62,7 +62,7 @@ impl Catalog {
     }
 
     pub fn release_lock(&self, name: &str, owner: &str) -> Result<()> {
-        self.connect()?.execute(
+        self.writer()?.execute(
             "DELETE FROM locks WHERE name = ?1 AND owner = ?2",
             (name, owner),
         )?;
@@ -77,7 +77,7 @@ impl Catalog {
         owner: &str,
         backup: Option<&BackupId>,
     ) -> Result<bool> {
-        let updated = self.connect()?.execute(
+        let updated = self.writer()?.execute(
             "UPDATE locks SET let_through = ?3 WHERE name = ?1 AND owner = ?2",
             params![name, owner, backup.map(|b| b.to_string())],
         )?;
@@ -91,7 +91,7 @@ impl Catalog {
     /// sees it among [`Catalog::backups_reading_live_database`] and waits
     /// for its snapshot to end. The runner asks again until it may pass.
     pub fn pass_live_database(&self, backup: &BackupId) -> Result<Option<String>> {
-        let mut conn = self.connect()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let holder: Option<(String, Option<String>)> = tx
             .query_row(
@@ -119,8 +119,8 @@ impl Catalog {
     /// Backups running their pre-flight or snapshot, i.e. reading the live
     /// database, under a live lease.
     pub fn backups_reading_live_database(&self) -> Result<Vec<BackupId>> {
-        let conn = self.connect()?;
-        let mut stmt = conn.prepare(
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
             "SELECT backup_id FROM backups
              WHERE status = 'in_progress' AND phase IN ('preflight', 'snapshot')
                AND lease_owner IS NOT NULL AND lease_expires_at > ?1",
