@@ -127,6 +127,9 @@ pub struct JobCount {
 pub struct Queue {
     pool: SqlitePool,
     settings: QueueSettings,
+    /// This process's pushes take turns (tokio's mutex is first come,
+    /// first served) rather than meeting in SQLite's busy handler.
+    pushing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -166,6 +169,7 @@ impl Queue {
         Ok(Queue {
             pool,
             settings: settings.clone(),
+            pushing: Default::default(),
         })
     }
 
@@ -198,6 +202,7 @@ impl Queue {
         if let Some(key) = idempotency_key {
             builder = builder.idempotency_key(key);
         }
+        let _turn = self.pushing.lock().await;
         self.storage()
             .push_task(builder.build())
             .await

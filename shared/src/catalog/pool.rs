@@ -6,11 +6,13 @@
 //! timeout below.
 
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::OpenFlags;
+use scheduled_thread_pool::ScheduledThreadPool;
 
 /// Readers open at most at once; more wait for one to come back.
 const READERS: u32 = 8;
@@ -18,6 +20,18 @@ const READERS: u32 = 8;
 const WAIT: Duration = Duration::from_secs(30);
 /// How long SQLite waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One thread for every pool's upkeep, however many catalogs a process
+/// opens (r2d2 would start three per pool).
+static UPKEEP: LazyLock<Arc<ScheduledThreadPool>> =
+    LazyLock::new(|| {
+        Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("catalog-pool-{}")
+                .build(),
+        )
+    });
 
 pub(super) type Connection = PooledConnection<SqliteConnectionManager>;
 
@@ -47,6 +61,9 @@ impl Pools {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(WAIT)
+                // An open SQLite connection does not go stale.
+                .test_on_check_out(false)
+                .thread_pool(UPKEEP.clone())
                 .build(manager())
         };
         Ok(Pools {
