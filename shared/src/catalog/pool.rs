@@ -23,15 +23,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One thread for every pool's upkeep, however many catalogs a process
 /// opens (r2d2 would start three per pool).
-static UPKEEP: LazyLock<Arc<ScheduledThreadPool>> =
-    LazyLock::new(|| {
-        Arc::new(
-            ScheduledThreadPool::builder()
-                .num_threads(1)
-                .thread_name_pattern("catalog-pool-{}")
-                .build(),
-        )
-    });
+static UPKEEP: LazyLock<Arc<ScheduledThreadPool>> = LazyLock::new(|| {
+    Arc::new(
+        ScheduledThreadPool::builder()
+            .num_threads(1)
+            .thread_name_pattern("catalog-pool-{}")
+            .build(),
+    )
+});
 
 pub(super) type Connection = PooledConnection<SqliteConnectionManager>;
 
