@@ -119,6 +119,50 @@ fn the_architecture_document_names_every_module_of_the_table() {
     }
 }
 
+/// The only file of the workspace that may hold `unsafe` code: the FFI
+/// calls of SQLite's snapshot API, which rusqlite does not wrap.
+const UNSAFE_ALLOWED_IN: &str = "shared/engine/src/pinned.rs";
+
+#[test]
+fn unsafe_code_is_allowed_in_the_snapshot_ffi_module_alone() {
+    let root = workspace();
+    let mut allowing = Vec::new();
+    for folder in [
+        "shared/domain",
+        "shared/engine",
+        "shared",
+        "api",
+        "worker",
+        "cli",
+        "tests",
+    ] {
+        let mut stack = vec![root.join(folder)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a folder").flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_dir() && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("a source file");
+                    if text.contains(concat!("#![allow(", "unsafe_code)]")) {
+                        let relative = path.strip_prefix(&root).expect("in the workspace");
+                        allowing.push(relative.to_string_lossy().into_owned());
+                    }
+                }
+            }
+        }
+    }
+    allowing.sort();
+    allowing.dedup();
+    assert_eq!(allowing, [UNSAFE_ALLOWED_IN]);
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        manifest.contains("unsafe_code = \"deny\""),
+        "the workspace denies unsafe code"
+    );
+}
+
 /// Every `.rs` file under `src` with the top-level module it belongs to.
 fn sources(src: &Path) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();

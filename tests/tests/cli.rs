@@ -213,11 +213,12 @@ fn a_backup_a_worker_runs_prints_the_same_lines_as_one_run_in_process() {
     );
     let listed = cli(&app, &["list", "--json"]).json();
     let followed_id = listed["backups"][1]["backup_id"].as_str().unwrap();
+    let followed_id = nexus_shared::domain::BackupId::parse(followed_id).unwrap();
     let created = format!(
         "Backup created: {}",
         app.backup_root()
-            .join(".tmp")
-            .join(format!("{followed_id}.snapshot.db"))
+            .join(followed_id.relative_path())
+            .with_extension("")
             .display()
     );
     assert!(

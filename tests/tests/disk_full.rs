@@ -59,7 +59,9 @@ fn newest_backup(app: &TestApp) -> BackupRecord {
 }
 
 /// The recorded failure says the disk is full, with figures that make
-/// sense: what the backup needs, and less than that available.
+/// sense: what the backup needs (the compressed file's estimate: the
+/// pages stream from a pinned snapshot, no copy of the database is
+/// written), and less than that available.
 fn assert_out_of_space(record: &BackupRecord, database_bytes: u64) {
     let error = record.error.as_ref().expect("a recorded error");
     assert_eq!(error.code, "insufficient_disk_space", "{error:?}");
@@ -67,7 +69,7 @@ fn assert_out_of_space(record: &BackupRecord, database_bytes: u64) {
     let required = details["required_bytes"].as_u64().unwrap();
     let available = details["available_bytes"].as_u64().unwrap();
     assert!(
-        required >= 2 * database_bytes && available < required,
+        required > 0 && required < database_bytes && available < required,
         "{details}"
     );
     for human in ["required_human", "available_human"] {
@@ -154,7 +156,7 @@ fn a_disk_that_fills_while_a_worker_compresses_gives_the_guides_body_and_a_mail(
         details["available_bytes"].as_u64().unwrap(),
     );
     assert!(
-        required >= 2 * database_bytes && available < required,
+        required > 0 && required < database_bytes && available < required,
         "{done}"
     );
     assert!(

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use nexus_domain::Checksum;
 
 use crate::reading::{HashingWriter, checksum_of};
 use crate::sharing::LentCore;
-use crate::{EngineError, fsutil};
+use crate::{EngineError, fsutil, level};
 
 /// Size of one gzip member's input. Large enough that restarting the
 /// dictionary at each member costs well under 1% of output size.
@@ -31,28 +31,23 @@ pub const CHUNK_BYTES: usize = 4 << 20;
 const IO_BYTES: usize = 1 << 20;
 
 /// How to compress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompressOptions {
-    /// libdeflate level, 1 (fastest) to 12 (smallest). 6 matches `gzip -6`'s
-    /// size; the default, 5, is about 2% larger and 13% cheaper, which on two
-    /// cores keeps the compression off the backup's critical path (the
-    /// integrity check); see docs/performance.md.
+    /// libdeflate level, 1 (fastest) to 12 (smallest); 0, the default,
+    /// lets each backup choose the cheapest level that keeps its file
+    /// within 5% of `gzip -6`'s size ([`crate::level`]).
     pub level: u8,
     /// Compressing threads; 0 means one per core.
     pub threads: usize,
 }
 
-impl Default for CompressOptions {
-    fn default() -> Self {
-        CompressOptions {
-            level: 5,
-            threads: 0,
-        }
-    }
-}
-
 impl CompressOptions {
+    /// These options with the level `level`.
+    pub fn at(self, level: u8) -> CompressOptions {
+        CompressOptions { level, ..self }
+    }
+
     fn thread_count(&self) -> usize {
         match self.threads {
             0 => thread::available_parallelism().map_or(1, |n| n.get()),
@@ -71,42 +66,67 @@ pub struct Compressed {
 }
 
 /// Compresses `source` into the new file `dest` (mode 0600), fsyncs it, and
-/// reports the fraction read to `progress`.
+/// reports the fraction read to `progress`. Level 0 is chosen on a sample
+/// of `source` ([`level::resolve`]).
 pub fn gzip_file(
     source: &Path,
     dest: &Path,
     options: CompressOptions,
     progress: &mut dyn FnMut(f64) -> Result<(), EngineError>,
 ) -> Result<Compressed, EngineError> {
-    gzip_file_sharing(source, dest, options, None, progress)
+    let read_err = |e| EngineError::io("cannot read the snapshot", source, e);
+    let mut input = File::open(source).map_err(read_err)?;
+    let total = input.metadata().map_err(read_err)?.len();
+    let options = options.at(level::resolve(options.level, source).map_err(read_err)?);
+    gzip_stream(
+        Input {
+            total,
+            write_to: &mut |sink| io::copy(&mut input, sink).map(drop).map_err(read_err),
+        },
+        dest,
+        options,
+        None,
+        progress,
+    )
 }
 
-/// [`gzip_file`], with one compressing thread (when there are two or more)
-/// waiting until `lent` is given back, or until everything is read: the
-/// core it would take is lent to work running beside the compression.
-pub fn gzip_file_sharing(
-    source: &Path,
+/// What [`gzip_stream`] compresses: `write_to` writes all of it into the
+/// sink it is given; `total` (its expected size) scales the progress.
+pub struct Input<'a> {
+    pub total: u64,
+    pub write_to: &'a mut dyn FnMut(&mut dyn Write) -> Result<(), EngineError>,
+}
+
+/// Compresses what `input` writes into the new file `dest` (mode 0600),
+/// hashing both sides, and fsyncs it. With `lent`, one compressing thread
+/// (when there are two or more) waits until the core is given back, or
+/// until everything is read: the core it would take is lent to work
+/// running beside the compression.
+pub fn gzip_stream(
+    input: Input<'_>,
     dest: &Path,
     options: CompressOptions,
     lent: Option<&LentCore>,
     progress: &mut dyn FnMut(f64) -> Result<(), EngineError>,
 ) -> Result<Compressed, EngineError> {
-    let read_err = |e| EngineError::io("cannot read the snapshot", source, e);
     let write_err = |e| EngineError::io("cannot write the backup file", dest, e);
-    let mut input = File::open(source).map_err(read_err)?;
-    let total = input.metadata().map_err(read_err)?.len().max(1);
-    let output = fsutil::create_private_file(dest).map_err(write_err)?;
-    let mut sink = HashingWriter::new(BufWriter::with_capacity(IO_BYTES, output));
+    if options.level == 0 {
+        return Err(EngineError::InvalidOptions(
+            "compression level 0: choose the level first (level::resolve)".into(),
+        ));
+    }
     let level = CompressionLvl::new(i32::from(options.level)).map_err(|_| {
         EngineError::InvalidOptions(format!("compression level {} (1–12)", options.level))
     })?;
+    let output = fsutil::create_private_file(dest).map_err(write_err)?;
+    let mut sink = HashingWriter::new(BufWriter::with_capacity(IO_BYTES, output));
 
     let threads = options.thread_count();
     let (raw_size, raw_sha256) = thread::scope(|scope| -> Result<(u64, Checksum), EngineError> {
         let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(threads);
         let (member_tx, member_rx) = sync_channel::<(u64, Vec<u8>)>(threads);
         // Shared by the compressors; dropped with the last of them, so the
-        // reader never blocks on a queue nobody drains.
+        // input never blocks on a queue nobody drains.
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
         let held = lent.filter(|_| threads > 1);
         for i in 0..threads {
@@ -121,22 +141,21 @@ pub fn gzip_file_sharing(
         }
         drop((chunk_rx, member_tx));
         let writer = scope.spawn(|| write_in_order(member_rx, &mut sink));
-        let read = read_chunks(&mut input, chunk_tx, total, progress).map_err(|e| match e {
-            ReadError::Io(e) => read_err(e),
-            ReadError::Stopped(e) => e,
-        });
+        let mut chunks = Chunks::new(chunk_tx, input.total, progress);
+        let read = (input.write_to)(&mut chunks);
+        let read = chunks.finish(read);
         // Nothing more to hold back for: the waiting thread, if it still
         // waits, helps with the last chunks or finds the queue closed.
         if let Some(lent) = held {
             lent.give_back();
         }
-        let written = writer
+        // A failed write stops the compressors and then the input: the
+        // write's error is the cause.
+        writer
             .join()
             .expect("the writer thread panicked")
-            .map_err(write_err);
-        let read = read?;
-        written?;
-        Ok(read)
+            .map_err(write_err)?;
+        read
     })?;
 
     let (buffered, gz_size, gz_sha256) = sink.finish();
@@ -152,45 +171,90 @@ pub fn gzip_file_sharing(
     })
 }
 
-enum ReadError {
-    Io(io::Error),
-    Stopped(EngineError),
+/// Where the input is written: cuts it into chunks, hashes it, and hands
+/// the chunks out in order.
+struct Chunks<'p> {
+    chunk: Vec<u8>,
+    index: u64,
+    size: u64,
+    hasher: Sha256,
+    queue: SyncSender<(u64, Vec<u8>)>,
+    total: u64,
+    progress: &'p mut dyn FnMut(f64) -> Result<(), EngineError>,
+    /// Why writing stopped, when it was not an I/O error of the input.
+    stopped: Option<EngineError>,
 }
 
-/// Reads the input in chunks, hashing it, and hands the chunks out in order.
-fn read_chunks(
-    input: &mut File,
-    chunks: SyncSender<(u64, Vec<u8>)>,
-    total: u64,
-    progress: &mut dyn FnMut(f64) -> Result<(), EngineError>,
-) -> Result<(u64, Checksum), ReadError> {
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    for index in 0.. {
-        let chunk = read_full(input, CHUNK_BYTES).map_err(ReadError::Io)?;
-        // An empty input still gets one (empty) member: a valid gzip file.
-        if chunk.is_empty() && index > 0 {
-            break;
-        }
-        let last = chunk.len() < CHUNK_BYTES;
-        hasher.update(&chunk);
-        size += chunk.len() as u64;
-        if chunks.send((index, chunk)).is_err() {
-            break; // the writer stopped on an error; it reports it
-        }
-        progress(size as f64 / total as f64).map_err(ReadError::Stopped)?;
-        if last {
-            break;
+impl<'p> Chunks<'p> {
+    fn new(
+        queue: SyncSender<(u64, Vec<u8>)>,
+        total: u64,
+        progress: &'p mut dyn FnMut(f64) -> Result<(), EngineError>,
+    ) -> Self {
+        Chunks {
+            chunk: Vec::with_capacity(CHUNK_BYTES),
+            index: 0,
+            size: 0,
+            hasher: Sha256::new(),
+            queue,
+            total: total.max(1),
+            progress,
+            stopped: None,
         }
     }
-    Ok((size, Checksum::from_digest(hasher.finalize())))
+
+    fn hand_out(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_BYTES));
+        self.hasher.update(&chunk);
+        self.size += chunk.len() as u64;
+        if self.queue.send((self.index, chunk)).is_err() {
+            // The writer stopped on an error; it reports it.
+            return Err(self.stop(EngineError::Aborted(
+                "the backup file cannot be written".into(),
+            )));
+        }
+        self.index += 1;
+        let fraction = (self.size as f64 / self.total as f64).min(1.0);
+        (self.progress)(fraction).map_err(|e| self.stop(e))
+    }
+
+    fn stop(&mut self, why: EngineError) -> io::Error {
+        self.stopped = Some(why);
+        io::Error::other("the compression stopped")
+    }
+
+    /// The input's size and checksum once `read` (the input's own result)
+    /// is in; the last, short chunk is handed out here. An empty input
+    /// still gets one (empty) member: a valid gzip file.
+    fn finish(mut self, read: Result<(), EngineError>) -> Result<(u64, Checksum), EngineError> {
+        if let Some(why) = self.stopped.take() {
+            return Err(why);
+        }
+        read?;
+        if !self.chunk.is_empty() || self.index == 0 {
+            self.hand_out()
+                .map_err(|_| self.stopped.take().expect("a stop has its reason"))?;
+        }
+        Ok((self.size, Checksum::from_digest(self.hasher.finalize())))
+    }
 }
 
-/// Reads up to `limit` bytes, fewer only at the end of the input.
-fn read_full(input: &mut File, limit: usize) -> io::Result<Vec<u8>> {
-    let mut chunk = Vec::with_capacity(limit);
-    input.take(limit as u64).read_to_end(&mut chunk)?;
-    Ok(chunk)
+impl Write for Chunks<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.stopped.is_some() {
+            return Err(io::Error::other("the compression stopped"));
+        }
+        let n = buf.len().min(CHUNK_BYTES - self.chunk.len());
+        self.chunk.extend_from_slice(&buf[..n]);
+        if self.chunk.len() == CHUNK_BYTES {
+            self.hand_out()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A compressing thread: each chunk becomes one complete gzip member.
@@ -238,6 +302,7 @@ pub fn sha256_file(path: &Path) -> io::Result<(u64, Checksum)> {
 mod tests {
     use super::*;
     use flate2::read::MultiGzDecoder;
+    use std::io::Read;
 
     fn compress(
         data: &[u8],
@@ -312,7 +377,21 @@ mod tests {
         };
         let lent = LentCore::new();
         let dest = dir.path().join("out.gz");
-        let c = gzip_file_sharing(&src, &dest, options, Some(&lent), &mut |_| Ok(())).unwrap();
+        let mut input = File::open(&src).unwrap();
+        let c = gzip_stream(
+            Input {
+                total: data.len() as u64,
+                write_to: &mut |sink| {
+                    io::copy(&mut input, sink).unwrap();
+                    Ok(())
+                },
+            },
+            &dest,
+            options,
+            Some(&lent),
+            &mut |_| Ok(()),
+        )
+        .unwrap();
         let (_other, plain, _) = compress(&data, options);
         assert_eq!(c, plain);
     }

@@ -9,8 +9,10 @@
 pub mod compress;
 mod error;
 pub mod fsutil;
+pub mod level;
 pub mod manifest;
 pub mod pause;
+pub mod pinned;
 pub mod preflight;
 pub mod reading;
 pub mod restore;
@@ -25,8 +27,12 @@ use chrono::{DateTime, Utc};
 pub use error::EngineError;
 pub use preflight::Preflight;
 
+use std::io::Write;
+
+use compress::Compressed;
 use manifest::Manifest;
 use nexus_domain::{BackupId, Checksum, CreatedBy, Phase};
+use pinned::{Pinned, Pinning};
 
 /// Everything needed to take one backup.
 #[derive(Debug, Clone)]
@@ -50,6 +56,8 @@ pub struct BackupOutcome {
     pub original_size: u64,
     pub checksum: Checksum,
     pub raw_checksum: Checksum,
+    /// The libdeflate level the file was compressed at.
+    pub compression_level: u8,
 }
 
 impl From<&BackupOutcome> for reading::Expected {
@@ -70,6 +78,9 @@ pub enum Event<'a> {
     PhaseStarted(Phase),
     /// `fraction` of the current phase is done.
     Progress(Phase, f64),
+    /// The snapshot is taken: pinned in SQLite for the streamed path,
+    /// copied for the copy path. `path` is the backup's name as the
+    /// guide's log line gives it ([`snapshot_name`]).
     SnapshotTaken {
         path: &'a Path,
         bytes: u64,
@@ -137,10 +148,18 @@ impl TempFiles {
     }
 }
 
-/// Where the backup `id` keeps its uncompressed snapshot while it runs
-/// (the guide's `Backup created: …` line names it).
+/// Where the copy path keeps the uncompressed copy of the database while
+/// it runs (a database not in WAL mode; the streamed path writes none).
 pub fn snapshot_path(backup_root: &Path, id: &BackupId) -> PathBuf {
     backup_root.join(".tmp").join(format!("{id}.snapshot.db"))
+}
+
+/// The snapshot's name in the guide's `Backup created: …` line: the
+/// backup's path without `.gz`, as the guide prints it. It names the
+/// snapshot; no file is left under it.
+pub fn snapshot_name(backup_root: &Path, id: &BackupId) -> PathBuf {
+    let path = backup_root.join(id.relative_path());
+    path.with_extension("")
 }
 
 /// Takes a backup: pre-flight, consistent snapshot, integrity check, gzip
@@ -183,7 +202,7 @@ fn out_of_space(e: EngineError, free_at_failure: u64, plan: &BackupPlan<'_>) -> 
     tracing::warn!(error = %e, free_at_failure, "the backup filesystem filled up during the backup");
     let database_bytes = preflight::database_bytes(plan.source).unwrap_or(0);
     EngineError::InsufficientDiskSpace {
-        required: preflight::required_bytes(database_bytes, plan.reserve_bytes),
+        required: preflight::required_bytes(plan.source, database_bytes, plan.reserve_bytes),
         available: fsutil::available_bytes(plan.backup_root).unwrap_or(free_at_failure),
     }
 }
@@ -207,58 +226,22 @@ fn run(
 
     pause::point("snapshot");
     observer.event(Event::PhaseStarted(Phase::Snapshot))?;
-    let snapshot_bytes = snapshot::copy_live_database(plan.source, &temps.snapshot, &mut |f| {
-        observer.event(Event::Progress(Phase::Snapshot, f))
-    })?;
-    fsutil::restrict_file(&temps.snapshot)
-        .map_err(|e| EngineError::io("cannot protect the snapshot", &temps.snapshot, e))?;
-    observer.event(Event::SnapshotTaken {
-        path: &temps.snapshot,
-        bytes: snapshot_bytes,
-    })?;
-
-    // The integrity check and the compression both only read the snapshot:
-    // they run side by side, and nothing is published unless both succeed.
-    // The check is one thread and the longer of the two: it gets a core of
-    // its own, and the compression the others until the check is done.
-    pause::point("compress");
-    observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
-    observer.event(Event::PhaseStarted(Phase::Compress))?;
-    let lent = sharing::LentCore::new();
-    let (integrity, compressed) = std::thread::scope(|scope| {
-        let integrity = scope.spawn(|| {
-            let _core = lent.borrow();
-            snapshot::integrity_check(&temps.snapshot)
-        });
-        let compressed = compress::gzip_file_sharing(
-            &temps.snapshot,
-            &temps.gz,
-            plan.compression,
-            Some(&lent),
-            &mut |f| observer.event(Event::Progress(Phase::Compress, f)),
-        );
-        (
-            integrity
-                .join()
-                .expect("the integrity check thread panicked"),
-            compressed,
-        )
-    });
-    // The snapshot is a page-for-page copy of the live database: when it
-    // fails the check, the live database is what is damaged.
-    integrity.map_err(|e| match e {
-        EngineError::IntegrityCheckFailed { detail } => EngineError::DatabaseCorrupt {
-            path: plan.source.to_path_buf(),
-            detail: format!("its snapshot fails integrity_check: {detail}"),
-        },
-        other => other,
-    })?;
-    observer.event(Event::IntegrityOk)?;
-    let compressed = compressed?;
-    observer.event(Event::Compressed {
-        from: compressed.raw_size,
-        to: compressed.gz_size,
-    })?;
+    let (compressed, level) = match pinned::pin(plan.source)? {
+        Pinning::Pinned(pinned) => streamed(plan, temps, *pinned, observer)?,
+        Pinning::NotWal(journal_mode) => {
+            tracing::warn!(
+                %journal_mode,
+                "the database is not in WAL mode: it is copied once (writers wait meanwhile), then compressed"
+            );
+            copied(plan, temps, observer)?
+        }
+        Pinning::Unavailable => {
+            tracing::warn!(
+                "the WAL changed under every attempt to pin a snapshot: the database is copied once, then compressed"
+            );
+            copied(plan, temps, observer)?
+        }
+    };
 
     pause::point("finalize");
     observer.event(Event::PhaseStarted(Phase::Finalize))?;
@@ -278,6 +261,7 @@ fn run(
         started_at: plan.started_at,
         completed_at: Utc::now(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        compression_level: Some(level),
     };
     manifest::write_temp(&manifest, &temps.manifest)?;
     // The data first, then its manifest: a manifest never describes a file
@@ -293,5 +277,152 @@ fn run(
         original_size: compressed.raw_size,
         checksum: compressed.gz_sha256,
         raw_checksum: compressed.raw_sha256,
+        compression_level: level,
     })
+}
+
+/// The streamed path: the pages of the pinned snapshot go into the
+/// compressor while the integrity check reads the same snapshot on its
+/// own connection. Nothing but the compressed file is written.
+fn streamed(
+    plan: &BackupPlan<'_>,
+    temps: &TempFiles,
+    pinned: Pinned,
+    observer: &mut dyn Observer,
+) -> Result<(Compressed, u8), EngineError> {
+    let Pinned {
+        reader,
+        checker,
+        how,
+    } = pinned;
+    let bytes = snapshot::snapshot_bytes(&reader)
+        .map_err(|e| snapshot::reading_source(plan.source, "cannot read the snapshot's size", e))?;
+    tracing::debug!(how, bytes, "snapshot pinned on two connections");
+    observer.event(Event::SnapshotTaken {
+        path: &snapshot_name(plan.backup_root, plan.id),
+        bytes,
+    })?;
+    pause::point("compress");
+    observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
+    observer.event(Event::PhaseStarted(Phase::Compress))?;
+    let lent = &sharing::LentCore::new();
+    let (integrity, compressed) = std::thread::scope(|scope| {
+        let integrity = scope.spawn(move || {
+            let _core = lent.borrow();
+            snapshot::check_connection(&checker)
+        });
+        // Chosen while the check already runs on its own core.
+        let compressed = level_for(plan, plan.source).and_then(|level| {
+            let mut write_pages = |sink: &mut dyn Write| {
+                snapshot::each_page(&reader, plan.source, &mut |page| sink.write_all(page))
+            };
+            let input = compress::Input {
+                total: bytes,
+                write_to: &mut write_pages,
+            };
+            let progress = &mut |f| observer.event(Event::Progress(Phase::Compress, f));
+            compress::gzip_stream(
+                input,
+                &temps.gz,
+                plan.compression.at(level),
+                Some(lent),
+                progress,
+            )
+            .map(|c| (c, level))
+        });
+        lent.give_back();
+        let integrity = integrity
+            .join()
+            .expect("the integrity check thread panicked");
+        (integrity, compressed)
+    });
+    judged(plan, integrity, compressed, observer)
+}
+
+/// The copy path (a database not in WAL mode, or a WAL that would not
+/// hold still): one consistent copy with SQLite's backup API, then the
+/// integrity check and the compression side by side on the copy.
+fn copied(
+    plan: &BackupPlan<'_>,
+    temps: &TempFiles,
+    observer: &mut dyn Observer,
+) -> Result<(Compressed, u8), EngineError> {
+    let snapshot_bytes = snapshot::copy_live_database(plan.source, &temps.snapshot, &mut |f| {
+        observer.event(Event::Progress(Phase::Snapshot, f))
+    })?;
+    fsutil::restrict_file(&temps.snapshot)
+        .map_err(|e| EngineError::io("cannot protect the snapshot", &temps.snapshot, e))?;
+    observer.event(Event::SnapshotTaken {
+        path: &snapshot_name(plan.backup_root, plan.id),
+        bytes: snapshot_bytes,
+    })?;
+    let level = level_for(plan, &temps.snapshot)?;
+
+    // The check is one thread and the longer of the two: it gets a core of
+    // its own, and the compression the others until the check is done.
+    pause::point("compress");
+    observer.event(Event::PhaseStarted(Phase::IntegrityCheck))?;
+    observer.event(Event::PhaseStarted(Phase::Compress))?;
+    let lent = &sharing::LentCore::new();
+    let read_err = |e| EngineError::io("cannot read the snapshot", &temps.snapshot, e);
+    let mut file = std::fs::File::open(&temps.snapshot).map_err(read_err)?;
+    let (integrity, compressed) = std::thread::scope(|scope| {
+        let integrity = scope.spawn(|| {
+            let _core = lent.borrow();
+            snapshot::integrity_check(&temps.snapshot)
+        });
+        let mut copy =
+            |sink: &mut dyn Write| std::io::copy(&mut file, sink).map(drop).map_err(read_err);
+        let input = compress::Input {
+            total: snapshot_bytes,
+            write_to: &mut copy,
+        };
+        let progress = &mut |f| observer.event(Event::Progress(Phase::Compress, f));
+        let compressed = compress::gzip_stream(
+            input,
+            &temps.gz,
+            plan.compression.at(level),
+            Some(lent),
+            progress,
+        )
+        .map(|c| (c, level));
+        lent.give_back();
+        let integrity = integrity
+            .join()
+            .expect("the integrity check thread panicked");
+        (integrity, compressed)
+    });
+    judged(plan, integrity, compressed, observer)
+}
+
+/// The plan's pinned level, or the one [`level::choose`] finds for a
+/// sample of `sample_of`.
+fn level_for(plan: &BackupPlan<'_>, sample_of: &Path) -> Result<u8, EngineError> {
+    level::resolve(plan.compression.level, sample_of)
+        .map_err(|e| EngineError::io("cannot sample the database", sample_of, e))
+}
+
+/// Nothing is published unless both the check and the compression
+/// succeeded. The snapshot is page for page the live database: when it
+/// fails the check, the live database is what is damaged.
+fn judged(
+    plan: &BackupPlan<'_>,
+    integrity: Result<(), EngineError>,
+    compressed: Result<(Compressed, u8), EngineError>,
+    observer: &mut dyn Observer,
+) -> Result<(Compressed, u8), EngineError> {
+    integrity.map_err(|e| match e {
+        EngineError::IntegrityCheckFailed { detail } => EngineError::DatabaseCorrupt {
+            path: plan.source.to_path_buf(),
+            detail: format!("its snapshot fails integrity_check: {detail}"),
+        },
+        other => other,
+    })?;
+    observer.event(Event::IntegrityOk)?;
+    let compressed = compressed?;
+    observer.event(Event::Compressed {
+        from: compressed.0.raw_size,
+        to: compressed.0.gz_size,
+    })?;
+    Ok(compressed)
 }

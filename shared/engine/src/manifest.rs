@@ -28,6 +28,10 @@ pub struct Manifest {
     pub started_at: DateTime<Utc>,
     pub completed_at: DateTime<Utc>,
     pub tool_version: String,
+    /// The libdeflate level the file was compressed at (absent in the
+    /// manifests of versions before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

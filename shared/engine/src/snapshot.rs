@@ -25,21 +25,8 @@ pub fn copy_live_database(
     dest: &Path,
     progress: &mut dyn FnMut(f64) -> Result<(), EngineError>,
 ) -> Result<u64, EngineError> {
-    let src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::CannotOpen) if !source.exists() => {
-            EngineError::DatabaseNotFound {
-                path: source.to_path_buf(),
-            }
-        }
-        _ => EngineError::sqlite("cannot open the database", e),
-    })?;
+    let src = open_source(source)?;
     let source_err = |context, e| reading_source(source, context, e);
-    src.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| EngineError::sqlite("cannot configure the database connection", e))?;
     let journal_mode: String = src
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .map_err(|e| source_err("cannot read the journal mode", e))?;
@@ -88,10 +75,34 @@ pub fn copy_live_database(
         .map_err(|e| EngineError::io("cannot read the snapshot", dest, e))
 }
 
+/// Opens the live database for reading its snapshot; `DatabaseNotFound`
+/// when it is not there.
+pub(crate) fn open_source(source: &Path) -> Result<Connection, EngineError> {
+    let conn = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::CannotOpen) if !source.exists() => {
+            EngineError::DatabaseNotFound {
+                path: source.to_path_buf(),
+            }
+        }
+        _ => EngineError::sqlite("cannot open the database", e),
+    })?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| EngineError::sqlite("cannot configure the database connection", e))?;
+    Ok(conn)
+}
+
 /// A failure while reading the live database: one that says the file is
 /// not (or no longer) a sound SQLite database is the database's damage,
 /// not a passing error.
-fn reading_source(source: &Path, context: &'static str, e: rusqlite::Error) -> EngineError {
+pub(crate) fn reading_source(
+    source: &Path,
+    context: &'static str,
+    e: rusqlite::Error,
+) -> EngineError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
             EngineError::DatabaseCorrupt {
@@ -111,6 +122,12 @@ pub fn integrity_check(path: &Path) -> Result<(), EngineError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| EngineError::sqlite("cannot open the copy for the integrity check", e))?;
+    check_connection(&conn)
+}
+
+/// Runs `PRAGMA integrity_check` on what `conn` sees (inside its read
+/// transaction, if it has one).
+pub fn check_connection(conn: &Connection) -> Result<(), EngineError> {
     let rows: Result<Vec<String>, rusqlite::Error> = conn
         .prepare("PRAGMA integrity_check(20)")
         .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
@@ -132,4 +149,36 @@ pub fn integrity_check(path: &Path) -> Result<(), EngineError> {
         }
         Err(e) => Err(EngineError::sqlite("integrity check could not run", e)),
     }
+}
+
+/// The size of the database `conn` sees: page count × page size.
+pub fn snapshot_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok((pages * page_size).unsigned_abs())
+}
+
+/// Calls `page` with every page of the database as `conn` sees it, in
+/// order (`sqlite_dbpage`): the bytes of the file the snapshot would be
+/// once checkpointed, without writing that file anywhere.
+/// `source` names the database in errors.
+pub fn each_page(
+    conn: &Connection,
+    source: &Path,
+    page: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<(), EngineError> {
+    let fail = |e| reading_source(source, "cannot read the snapshot's pages", e);
+    let mut stmt = conn
+        .prepare("SELECT data FROM sqlite_dbpage('main') ORDER BY pgno")
+        .map_err(fail)?;
+    let mut rows = stmt.query([]).map_err(fail)?;
+    while let Some(row) = rows.next().map_err(fail)? {
+        let data = row
+            .get_ref(0)
+            .and_then(|v| Ok(v.as_blob()?))
+            .map_err(fail)?;
+        page(data)
+            .map_err(|e| EngineError::io("cannot compress the snapshot's pages", source, e))?;
+    }
+    Ok(())
 }

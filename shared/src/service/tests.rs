@@ -62,6 +62,7 @@ fn backup(f: &Fixture, backup_type: BackupType, started_at: DateTime<Utc>) -> Ba
         started_at,
         completed_at: started_at + TimeDelta::seconds(5),
         tool_version: "test".into(),
+        compression_level: Some(6),
     };
     std::fs::write(manifest_path(&file), serde_json::to_vec(&manifest).unwrap()).unwrap();
     let done = Completed {

@@ -295,9 +295,9 @@ impl Settings {
         }
         let (q, a, o) = (&self.queue, &self.alerts, &self.offsite);
         rule(
-            (1..=12).contains(&self.compression.level),
+            (0..=12).contains(&self.compression.level),
             "compression.level",
-            "must be 1 (fastest) to 12 (smallest)",
+            "must be 0 (chosen per backup) or 1 (fastest) to 12 (smallest)",
         )?;
         rule(
             self.compression.threads <= 256,
@@ -599,7 +599,7 @@ mod tests {
     fn a_bad_value_is_refused_with_the_name_of_the_variable() {
         for (name, value, says) in [
             ("NEXUS_COMPRESSION_LEVEL", "99", "1 (fastest) to 12"),
-            ("NEXUS_COMPRESSION_LEVEL", "0", "1 (fastest) to 12"),
+            ("NEXUS_COMPRESSION_LEVEL", "13", "1 (fastest) to 12"),
             ("NEXUS_COMPRESSION_LEVEL", "fast", "whole number"),
             ("NEXUS_TZ", "Mars/Olympus", "unknown timezone"),
             ("NEXUS_DEMO_DB", "maybe", "1/true/yes/on"),

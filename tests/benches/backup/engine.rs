@@ -193,7 +193,19 @@ fn side_by_side(
             snapshot::integrity_check(copy)
         });
         let lent = lend.then_some(&lent);
-        let c = compress::gzip_file_sharing(copy, gz, options, lent, &mut |_| Ok(()));
+        let mut file = std::fs::File::open(copy).expect("the copy");
+        let total = file.metadata().expect("the copy").len();
+        let mut read = |sink: &mut dyn std::io::Write| {
+            std::io::copy(&mut file, sink)
+                .map(drop)
+                .map_err(|e| engine::EngineError::io("cannot read the copy", copy, e))
+        };
+        let input = compress::Input {
+            total,
+            write_to: &mut read,
+        };
+        let level = nexus_shared::engine::level::resolve(options.level, copy).expect("a level");
+        let c = compress::gzip_stream(input, gz, options.at(level), lent, &mut |_| Ok(()));
         (check.join().expect("the check panicked"), c)
     })
 }

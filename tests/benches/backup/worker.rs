@@ -1,8 +1,11 @@
 //! One backup by the real release `nexus-worker`, from enqueue to
 //! `success`, as an operator gets it.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -18,6 +21,10 @@ pub struct WorkerRun {
     pub elapsed: Duration,
     pub gz_bytes: u64,
     pub peak_rss_bytes: u64,
+    /// The most the backup folder held at any moment of the run (it
+    /// starts empty): the compressed file and whatever else it wrote.
+    pub peak_disk_bytes: u64,
+    pub level: Option<u8>,
     pub file: PathBuf,
     pub record: BackupRecord,
 }
@@ -50,6 +57,18 @@ pub fn backup<T>(
         .spawn()?;
     std::thread::sleep(Duration::from_secs(1));
 
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (root, sampling) = (settings.backup_root.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                peak = peak.max(disk_usage(&root));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        })
+    };
     let t = Instant::now();
     let record = catalog.create_backup(
         &NewBackup {
@@ -80,6 +99,8 @@ pub fn backup<T>(
         std::thread::sleep(Duration::from_millis(20));
     };
     let elapsed = t.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    let peak_disk_bytes = sampler.join().expect("the disk sampler panicked");
     let peak_rss_bytes = peak_rss(worker.id())?;
     let _ = worker.kill();
     let _ = worker.wait();
@@ -95,14 +116,35 @@ pub fn backup<T>(
         human_size(done.file_size.unwrap_or(0)),
         elapsed.as_secs_f64()
     );
+    let file = settings.backup_root.join(&done.file_path);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        nexus_shared::engine::manifest::manifest_path(&file),
+    )?)?;
     let run = WorkerRun {
         elapsed,
         gz_bytes: done.file_size.unwrap_or(0),
         peak_rss_bytes,
-        file: settings.backup_root.join(&done.file_path),
+        peak_disk_bytes,
+        level: manifest["compression_level"].as_u64().map(|l| l as u8),
+        file,
         record: done,
     };
     Ok((run, during))
+}
+
+/// Bytes allocated to the files under `dir`.
+fn disk_usage(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_usage(&e.path()),
+            Ok(m) => m.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// VmHWM of a live process, in bytes.

@@ -30,7 +30,7 @@ pub async fn follow(
         Phase::Compress,
         Phase::Finalize,
     ];
-    let snapshot = nexus_shared::engine::snapshot_path(&env.settings.backup_root, id);
+    let snapshot = nexus_shared::engine::snapshot_name(&env.settings.backup_root, id);
     let mut printed = 0;
     let mut checked_workers_at = Instant::now();
     loop {
