@@ -21,18 +21,20 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## make bench: figures for ~1 GB and ~4 GB generated databases next to the guide's
-## shell pipeline (docs/performance.md). The first run generates each database
-## (about 3 min for 4 GB) and needs about 4× its size free on the target's disk.
+## make bench: backups of four kinds of generated database (the project's ~1 GB,
+## small- and large-vocabulary text and random keys, 300 MB each) and of a ~4 GB
+## one, next to the guide's shell pipeline and pigz; then the writer, the API
+## (wrk when installed) and verify/restore on the 1 GB one (docs/performance.md).
+## The first run generates each database and needs about 3× its size free.
 bench:
-	$(CARGO) build --release --bins
-	NEXUS_BENCH_MB=1000 $(CARGO) bench -p nexus-e2e --bench backup
-	NEXUS_BENCH_MB=4000 NEXUS_BENCH_PARTS=backup,engine,levels $(CARGO) bench -p nexus-e2e --bench backup
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench --workspace --bench backup
+	NEXUS_BENCH_DATA=project:4000 NEXUS_BENCH_PARTS=backup $(CARGO) bench --workspace --bench backup
 
 ## make bench-offsite: what an offsite copy costs (s3s-fs on loopback)
 bench-offsite:
-	$(CARGO) build --release --bins
-	$(CARGO) bench -p nexus-e2e --bench offsite
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench --workspace --bench offsite
 
 build:
 	$(CARGO) build --workspace --bins

@@ -1,6 +1,9 @@
 #![forbid(unsafe_code)]
 //! `nexus-api`: the HTTP API server.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write as _;
 
 use anyhow::Context as _;

@@ -1,6 +1,9 @@
 #![forbid(unsafe_code)]
 //! `nexus-backup`: the operators' command line (guide §4.2, appendix A/B).
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod commands;
 mod exit;
 mod json;

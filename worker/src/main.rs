@@ -1,6 +1,9 @@
 #![forbid(unsafe_code)]
 //! `nexus-worker`: drains the job queue.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context as _;
 use clap::Parser;
 

@@ -118,19 +118,15 @@ async fn list(
     let filter = query.parse()?;
     let (limit, offset) = (filter.limit, filter.offset);
     // Each view looks at its file on disk: done on the catalog's blocking thread.
+    // One visit to the catalog for the page, its verifications and copies.
     let (root, tz) = (state.settings.backup_root.clone(), state.settings.tz());
-    let (mut backups, total) = state
+    let bucket = super::offsite::bucket_name(&state).to_owned();
+    let (backups, total) = state
         .catalog(move |c| {
             let (records, total) = c.list_backups(&filter)?;
-            let views: Vec<BackupView> = records
-                .into_iter()
-                .map(|r| BackupView::new(r, &root, tz))
-                .collect();
-            Ok((views, total))
+            Ok((BackupView::complete(c, records, &root, &bucket, tz)?, total))
         })
         .await?;
-    super::verifications::attach_last(&state, &mut backups).await?;
-    super::offsite::attach_copies(&state, &mut backups).await?;
     Ok(JsonResponse(BackupList {
         backups,
         total,
@@ -162,14 +158,17 @@ async fn detail(
     BackupIdPath(id): BackupIdPath,
 ) -> Result<JsonResponse<BackupView>, ApiError> {
     let (root, tz) = (state.settings.backup_root.clone(), state.settings.tz());
-    let mut view = state
+    let bucket = super::offsite::bucket_name(&state).to_owned();
+    let view = state
         .catalog({
             let id = id.clone();
-            move |c| Ok(BackupView::new(c.get_backup(&id)?, &root, tz))
+            move |c| {
+                let record = c.get_backup(&id)?;
+                let mut views = BackupView::complete(c, vec![record], &root, &bucket, tz)?;
+                Ok(views.pop().expect("one view of one record"))
+            }
         })
         .await
         .map_err(backup_not_found(&id))?;
-    super::verifications::attach_last(&state, std::slice::from_mut(&mut view)).await?;
-    super::offsite::attach_copies(&state, std::slice::from_mut(&mut view)).await?;
     Ok(JsonResponse(view))
 }

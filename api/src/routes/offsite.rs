@@ -13,7 +13,6 @@ use nexus_shared::catalog::{AuditEntry, AuditResult};
 use nexus_shared::domain::{BackupId, BackupStatus};
 use nexus_shared::queue::Job;
 use nexus_shared::settings::RetentionSettings;
-use nexus_shared::views::BackupView;
 use nexus_shared::views::OffsiteView;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -60,28 +59,8 @@ struct OffsiteQueued {
     status: &'static str,
 }
 
-fn bucket_name(state: &AppState) -> &str {
+pub(super) fn bucket_name(state: &AppState) -> &str {
     state.settings.offsite.bucket.as_deref().unwrap_or_default()
-}
-
-/// Fills each view's `copies.offsite` and `location`.
-pub async fn attach_copies(state: &AppState, views: &mut [BackupView]) -> Result<(), ApiError> {
-    let ids: Vec<BackupId> = views
-        .iter()
-        .filter_map(|v| BackupId::parse(&v.backup_id).ok())
-        .collect();
-    let copies = state.catalog(move |c| c.offsite_copies_of(&ids)).await?;
-    let tz = state.settings.tz();
-    for copy in copies {
-        if let Some(view) = views
-            .iter_mut()
-            .find(|v| v.backup_id == copy.backup_id.to_string())
-        {
-            view.copies.offsite = Some(OffsiteView::new(copy, bucket_name(state), tz));
-            view.location = view.copies.location();
-        }
-    }
-    Ok(())
 }
 
 /// The offsite copies in the bucket, and how copies are made

@@ -12,7 +12,7 @@ use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupId, CheckId};
 use nexus_shared::engine::verify::VerifyReport;
 use nexus_shared::queue::Job;
-use nexus_shared::views::{BackupView, VerificationView};
+use nexus_shared::views::VerificationView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -228,25 +228,4 @@ async fn history(
         backup_id: id.to_string(),
         verifications: views,
     }))
-}
-
-/// Fills each view's `last_verification` with its backup's last finished
-/// verification.
-pub(super) async fn attach_last(
-    state: &AppState,
-    views: &mut [BackupView],
-) -> Result<(), ApiError> {
-    let ids: Vec<BackupId> = views
-        .iter()
-        .filter_map(|v| BackupId::parse(&v.backup_id).ok())
-        .collect();
-    let mut last = state.catalog(move |c| c.last_verifications(&ids)).await?;
-    let tz = state.settings.tz();
-    for view in views {
-        view.last_verification = BackupId::parse(&view.backup_id)
-            .ok()
-            .and_then(|id| last.remove(&id))
-            .map(|v| VerificationView::new(v, tz));
-    }
-    Ok(())
 }

@@ -145,48 +145,57 @@ pub struct Choice {
 }
 
 /// The lowest level within the aim of `gzip -6` on `sample`; when no level
-/// reaches it (data no level compresses, say), the smallest.
+/// reaches it (data no level compresses, say), the smallest. `gzip` runs
+/// in its own process while levels 6 and 3 are tried; then a bisection
+/// over levels 1–6 (sizes fall as levels rise), so four levels at most
+/// are tried in the usual case. Whatever the bisection assumes, the level
+/// it returns was measured within the aim.
 pub fn choose(sample: &Sample) -> Choice {
-    let (reference, aim, asked_gzip) = match sample.gzip6_bytes() {
+    let mut sizes = [None; 13];
+    let gzip = std::thread::scope(|scope| {
+        let gzip = scope.spawn(|| sample.gzip6_bytes());
+        for level in [6, 3] {
+            sizes[level] = Some(sample.libdeflate_bytes(level as u8));
+        }
+        gzip.join().ok().flatten()
+    });
+    let (reference, aim, asked_gzip) = match gzip {
         Some(bytes) => (bytes, AIM, true),
         None => (sample.zlib6_bytes(), AIM_WITHOUT_GZIP, false),
     };
-    let (bytes, reference) = (sample.bytes().max(1) as f64, reference.max(1) as f64);
-    let judge = |level: u8| {
-        let out = sample.libdeflate_bytes(level) as f64;
-        Choice {
-            level,
-            vs_gzip6: out / reference,
-            ratio: out / bytes,
-            asked_gzip,
-        }
+    let reference = reference.max(1) as f64;
+    let mut size = |level: u8| {
+        *sizes[usize::from(level)].get_or_insert_with(|| sample.libdeflate_bytes(level))
     };
-    let fits = |c: &Choice| c.vs_gzip6 <= aim;
-    let first = judge(6);
-    if fits(&first) {
-        // Down while the aim holds.
-        let mut best = first;
-        for level in (*LEVELS.start()..6).rev() {
-            let c = judge(level);
-            if !fits(&c) {
-                break;
+    let fits = |bytes: u64| bytes as f64 <= aim * reference;
+    let level = if fits(size(6)) {
+        // The lowest fitting level of 1–6; `high` always fits.
+        let (mut low, mut high) = (*LEVELS.start(), 6);
+        while low < high {
+            let middle = (low + high) / 2;
+            if fits(size(middle)) {
+                high = middle;
+            } else {
+                low = middle + 1;
             }
-            best = c;
         }
-        best
+        high
     } else {
-        // Up until it holds; else the smallest seen.
-        let mut best = first;
-        for level in 7..=*LEVELS.end() {
-            let c = judge(level);
-            if c.vs_gzip6 < best.vs_gzip6 {
-                best = c;
-            }
-            if fits(&c) {
-                return c;
-            }
-        }
-        best
+        // Up until one fits; else the smallest output seen.
+        (7..=*LEVELS.end())
+            .find(|&level| fits(size(level)))
+            .unwrap_or_else(|| {
+                (6..=*LEVELS.end())
+                    .min_by_key(|&level| size(level))
+                    .expect("levels to choose from")
+            })
+    };
+    let bytes = size(level) as f64;
+    Choice {
+        level,
+        vs_gzip6: bytes / reference,
+        ratio: bytes / sample.bytes().max(1) as f64,
+        asked_gzip,
     }
 }
 

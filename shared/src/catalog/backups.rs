@@ -169,21 +169,29 @@ impl Catalog {
         schedule_slot: Option<&str>,
     ) -> Result<BackupRecord> {
         let local = new.started_at.with_timezone(&tz).naive_local();
-        let mut id = BackupId::new(new.backup_type, local, 1);
+        let first = BackupId::new(new.backup_type, local, 1);
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        loop {
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM backups WHERE backup_id = ?1)",
-                [id.to_string()],
-                |r| r.get(0),
-            )?;
-            if !taken && !backup_root.join(id.relative_path()).exists() {
-                break;
-            }
-            id = id.next_in_second().ok_or_else(|| {
-                CatalogError::Conflict("too many backups of one type in one second".into())
-            })?;
+        // After the highest sequence recorded in that second (one index
+        // range, however many came before), then past any file without a
+        // record.
+        let base = first.to_string();
+        let highest = tx
+            .prepare_cached(
+                "SELECT backup_id FROM backups
+                 WHERE backup_id = ?1 OR (backup_id > ?1 || '-' AND backup_id < ?1 || '.')",
+            )?
+            .query_map([&base], |r| r.get::<_, String>(0))?
+            .filter_map(|id| BackupId::parse(&id.ok()?).ok())
+            .max_by_key(BackupId::sequence);
+        let too_many =
+            || CatalogError::Conflict("too many backups of one type in one second".into());
+        let mut id = match highest {
+            None => first,
+            Some(last) => last.next_in_second().ok_or_else(too_many)?,
+        };
+        while backup_root.join(id.relative_path()).exists() {
+            id = id.next_in_second().ok_or_else(too_many)?;
         }
         let now = time::now_text();
         tx.execute(
@@ -220,23 +228,35 @@ impl Catalog {
     /// Newest first, with the total matching the filter.
     pub fn list_backups(&self, filter: &BackupFilter) -> Result<(Vec<BackupRecord>, u64)> {
         let conn = self.reader()?;
-        let where_clause = "WHERE (?1 IS NULL OR backup_type = ?1) AND (?2 IS NULL OR status = ?2)";
-        let type_param = filter.backup_type.map(|t| t.as_str());
-        let status_param = filter.status.map(|s| s.as_str());
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM backups {where_clause}"),
-            params![type_param, status_param],
-            |r| r.get(0),
-        )?;
+        // Only the conditions asked for: SQLite then counts and pages
+        // through an index instead of reading every row.
+        let mut conditions = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        if let Some(t) = filter.backup_type {
+            values.push(t.as_str());
+            conditions.push(format!("backup_type = ?{}", values.len()));
+        }
+        if let Some(s) = filter.status {
+            values.push(s.as_str());
+            conditions.push(format!("status = ?{}", values.len()));
+        }
+        let where_clause = match conditions.is_empty() {
+            true => String::new(),
+            false => format!("WHERE {}", conditions.join(" AND ")),
+        };
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM backups {where_clause}"))?
+            .query_row(rusqlite::params_from_iter(&values), |r| r.get(0))?;
+        let (limit, offset) = (values.len() + 1, values.len() + 2);
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM backups {where_clause}
-             ORDER BY started_at DESC, backup_id DESC LIMIT ?3 OFFSET ?4"
+             ORDER BY started_at DESC, backup_id DESC LIMIT ?{limit} OFFSET ?{offset}"
         ))?;
+        let mut params: Vec<&dyn rusqlite::ToSql> =
+            values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+        params.extend([&filter.limit as &dyn rusqlite::ToSql, &filter.offset]);
         let records = stmt
-            .query_map(
-                params![type_param, status_param, filter.limit, filter.offset],
-                read_record,
-            )?
+            .query_map(params.as_slice(), read_record)?
             .map(|r| r?)
             .collect::<Result<Vec<_>>>()?;
         Ok((records, total.max(0) as u64))

@@ -283,22 +283,21 @@ impl Catalog {
         .transpose()
     }
 
-    /// The copies of those of `ids` that have one.
+    /// The copies of those of `ids` that have one, in one query.
     pub fn offsite_copies_of(&self, ids: &[BackupId]) -> Result<Vec<OffsiteCopy>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let ids = serde_json::to_string(&ids).map_err(|e| super::corrupt("backup ids", e))?;
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM offsite_copies WHERE backup_id = ?1"
+            "SELECT {COLUMNS} FROM offsite_copies
+             WHERE backup_id IN (SELECT value FROM json_each(?1))"
         ))?;
-        let mut copies = Vec::new();
-        for id in ids {
-            if let Some(copy) = stmt
-                .query_row([id.to_string()], |row| Ok(from_row(row)))
-                .optional()?
-            {
-                copies.push(copy?);
-            }
-        }
-        Ok(copies)
+        stmt.query_map([ids], |row| Ok(from_row(row)))?
+            .map(|copy| copy?)
+            .collect()
     }
 
     /// Successful backups finished before `before` that have no offsite

@@ -5,11 +5,13 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::copies::{CopiesView, LocalCopyView};
+use std::collections::HashMap;
+
+use super::copies::{CopiesView, LocalCopyView, OffsiteView};
 use super::local_time;
 use super::verification::VerificationView;
-use crate::catalog::BackupRecord;
-use crate::domain::{CreatedBy, ErrorInfo};
+use crate::catalog::{BackupRecord, Catalog, OffsiteCopy, Result as CatalogResult};
+use crate::domain::{BackupId, CreatedBy, ErrorInfo};
 
 /// A backup (SPEC §8). Times are RFC 3339 with the configured zone's offset.
 #[derive(Serialize)]
@@ -73,6 +75,38 @@ impl BackupView {
             error: r.error,
             last_verification: None,
         }
+    }
+
+    /// The views of `records` whole: each with its last finished
+    /// verification and its offsite copy (in bucket `bucket`), read in
+    /// two queries for all of them.
+    pub fn complete(
+        catalog: &Catalog,
+        records: Vec<BackupRecord>,
+        backup_root: &Path,
+        bucket: &str,
+        tz: Tz,
+    ) -> CatalogResult<Vec<BackupView>> {
+        let ids: Vec<BackupId> = records.iter().map(|r| r.id.clone()).collect();
+        let mut last = catalog.last_verifications(&ids)?;
+        let mut copies: HashMap<BackupId, OffsiteCopy> = catalog
+            .offsite_copies_of(&ids)?
+            .into_iter()
+            .map(|c| (c.backup_id.clone(), c))
+            .collect();
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let (verification, copy) = (last.remove(&r.id), copies.remove(&r.id));
+                let mut view = BackupView::new(r, backup_root, tz);
+                view.last_verification = verification.map(|v| VerificationView::new(v, tz));
+                if let Some(copy) = copy {
+                    view.copies.offsite = Some(OffsiteView::new(copy, bucket, tz));
+                    view.location = view.copies.location();
+                }
+                view
+            })
+            .collect())
     }
 
     /// Sets the copies, and `location` from them.

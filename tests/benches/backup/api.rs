@@ -13,12 +13,13 @@ use nexus_shared::domain::CreatedBy;
 use nexus_shared::domain::{BackupStatus, BackupType, Phase};
 use nexus_shared::settings::Settings;
 use reqwest::{Client, RequestBuilder};
-use serde_json::json;
 
 /// Backups seeded into the catalog before the load.
 const SEEDED: usize = 10_000;
 /// Concurrent clients.
 pub const CLIENTS: usize = 50;
+/// The body of each `POST /api/v1/backups`.
+const CREATE_BODY: &str = r#"{"type": "manual", "description": "bench"}"#;
 
 /// Latencies of one load run.
 pub struct Load {
@@ -68,17 +69,23 @@ pub fn with_and_without_backup(
     let duration = Duration::from_secs(seconds);
     let list_url = app.url("/api/v1/backups?limit=50");
     let create_url = app.url("/api/v1/backups");
+    if wrk::installed() {
+        println!("API load: wrk, {CLIENTS} connections, 2 threads");
+    } else {
+        println!("API load: reqwest in this process (apt-get install wrk for a lighter client)");
+    }
     let list = {
-        let (client, token) = (client.clone(), token.clone());
-        move || client.get(&list_url).bearer_auth(&token)
+        let (client, token, url) = (client.clone(), token.clone(), list_url.clone());
+        move || client.get(&url).bearer_auth(&token)
     };
     let create = {
-        let (client, token) = (client.clone(), token.clone());
+        let (client, token, url) = (client.clone(), token.clone(), create_url.clone());
         move || {
             client
-                .post(&create_url)
+                .post(&url)
                 .bearer_auth(&token)
-                .json(&json!({ "type": "manual", "description": "bench" }))
+                .header("content-type", "application/json")
+                .body(CREATE_BODY)
         }
     };
     let mut loads = Vec::new();
@@ -102,10 +109,16 @@ pub fn with_and_without_backup(
             "no backup"
         };
         let before = backup_running(&catalog);
-        let samples = runtime.block_on(load(duration, list.clone()));
+        let samples = match wrk::installed() {
+            true => wrk::load(&list_url, &token, None, duration)?,
+            false => runtime.block_on(load(duration, list.clone())),
+        };
         run(&format!("GET ?limit=50, {tag}"), samples, before);
         let before = backup_running(&catalog);
-        let samples = runtime.block_on(load(duration, create.clone()));
+        let samples = match wrk::installed() {
+            true => wrk::load(&create_url, &token, Some(CREATE_BODY), duration)?,
+            false => runtime.block_on(load(duration, create.clone())),
+        };
         run(&format!("POST, {tag}"), samples, before);
     }
     drop(app); // kills the worker with the backups the load queued
@@ -170,9 +183,124 @@ fn seeded_catalog(bench_data: &Path) -> anyhow::Result<PathBuf> {
     Ok(template)
 }
 
+/// The load from `wrk` (Debian's package), a client far lighter than
+/// this process's, so that the API has the cores to itself.
+mod wrk {
+    use std::collections::BTreeMap;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::{CLIENTS, Samples};
+
+    pub fn installed() -> bool {
+        Command::new("wrk").arg("--version").output().is_ok()
+    }
+
+    /// `wrk --latency` on `url` for `duration`: GET, or POST of `body`.
+    pub fn load(
+        url: &str,
+        token: &str,
+        body: Option<&str>,
+        duration: Duration,
+    ) -> anyhow::Result<Samples> {
+        let dir = tempfile::tempdir()?;
+        let script = dir.path().join("request.lua");
+        let mut lua = format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n");
+        if let Some(body) = body {
+            lua.push_str("wrk.method = \"POST\"\n");
+            lua.push_str("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
+            lua.push_str(&format!("wrk.body = [[{body}]]\n"));
+        }
+        std::fs::write(&script, lua)?;
+        let out = Command::new("wrk")
+            .args([
+                "-t2",
+                &format!("-c{CLIENTS}"),
+                &format!("-d{}s", duration.as_secs()),
+            ])
+            .args(["--timeout", "30s", "--latency", "-s"])
+            .arg(&script)
+            .arg(url)
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        anyhow::ensure!(out.status.success(), "wrk failed: {text}");
+        parse(&text, duration)
+    }
+
+    /// The figures of wrk's report.
+    fn parse(text: &str, duration: Duration) -> anyhow::Result<Samples> {
+        let field = |prefix: &str| {
+            text.lines()
+                .map(str::trim)
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        };
+        // "Latency  <avg> <stdev> <max> <+/- stdev>" among the thread stats.
+        let max = text
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("Latency "))
+            .and_then(|rest| rest.split_whitespace().nth(2))
+            .map(str::to_owned);
+        let ms = |prefix: &str| -> anyhow::Result<Duration> {
+            let v = match prefix {
+                "Max" => max.clone(),
+                _ => field(prefix),
+            }
+            .ok_or_else(|| anyhow::anyhow!("no {prefix} in\n{text}"))?;
+            let (number, unit) = v.split_at(v.find(|c: char| c.is_alphabetic()).unwrap_or(v.len()));
+            let n: f64 = number.parse()?;
+            let secs = match unit {
+                "us" => n / 1e6,
+                "ms" => n / 1e3,
+                "s" => n,
+                "m" => n * 60.0,
+                other => anyhow::bail!("unit {other:?} in wrk's report"),
+            };
+            Ok(Duration::from_secs_f64(secs))
+        };
+        let requests: usize = text
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no request count in\n{text}"))?;
+        let failed: usize = field("Non-2xx or 3xx responses:")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let errors: usize = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Socket errors:"))
+            .map(|rest| {
+                rest.split(',')
+                    .filter_map(|part| part.split_whitespace().nth(1)?.parse::<usize>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let mut statuses = BTreeMap::new();
+        statuses.insert(200, requests.saturating_sub(failed));
+        if failed > 0 {
+            statuses.insert(500, failed);
+        }
+        if errors > 0 {
+            statuses.insert(0, errors);
+        }
+        Ok(Samples {
+            latencies: Vec::new(),
+            percentiles: Some((ms("50%")?, ms("99%")?, ms("Max")?)),
+            requests,
+            statuses,
+            elapsed: duration,
+        })
+    }
+}
+
 /// What the clients saw, before the percentiles.
 struct Samples {
     latencies: Vec<Duration>,
+    /// p50, p99 and max as a client that keeps no samples reports them.
+    percentiles: Option<(Duration, Duration, Duration)>,
+    requests: usize,
+    /// 2xx as 200 and others as 500 when the client counts no more.
     statuses: BTreeMap<u16, usize>,
     elapsed: Duration,
 }
@@ -187,13 +315,16 @@ impl Samples {
                 _ => self.latencies[((n - 1) as f64 * p).round() as usize],
             }
         };
+        let (p50, p99, max) = self
+            .percentiles
+            .unwrap_or_else(|| (at(0.50), at(0.99), at(1.0)));
         Load {
             what: what.to_owned(),
-            requests: self.latencies.len(),
+            requests: self.requests.max(self.latencies.len()),
             elapsed: self.elapsed,
-            p50: at(0.50),
-            p99: at(0.99),
-            max: at(1.0),
+            p50,
+            p99,
+            max,
             statuses: self.statuses,
             backup_running,
         }
@@ -231,6 +362,8 @@ async fn load(
         .collect();
     let mut samples = Samples {
         latencies: Vec::new(),
+        percentiles: None,
+        requests: 0,
         statuses: BTreeMap::new(),
         elapsed: Duration::ZERO,
     };

@@ -321,7 +321,6 @@ fn backup_side_by_side(
     let (guide, guide_copy) = shell::guide_pipeline(db, scratch)?;
     let pigz = shell::pigz_pipeline(db, scratch)?;
     let (ours, ()) = worker::backup(db, scratch, || Ok(()))?;
-    std::fs::remove_dir_all(scratch.join("backups"))?;
     let limit = limit::measure_phases(db, scratch)?;
 
     let secs = |d: Duration| d.as_secs_f64();
