@@ -21,6 +21,8 @@ pub struct Limit {
     pub check: Timing,
     pub compress: Timing,
     pub level: u8,
+    /// What the sample said of that level against `gzip -6`.
+    pub sample_vs_gzip6: f64,
     pub cores: usize,
 }
 
@@ -54,7 +56,8 @@ pub fn measure_phases(db: &Path, scratch: &Path) -> anyhow::Result<Limit> {
     let (checked, check_t) = measure(|| snapshot::check_connection(&p.checker));
     checked?;
     drop(p);
-    let level = level::resolve(0, db)?;
+    let choice = level::choose(&level::Sample::of_file(db)?);
+    let level = choice.level;
     let gz = scratch.join("limit.db.gz");
     let options = CompressOptions { level, threads: 0 };
     let (c, compress_t) = measure(|| compress::gzip_file(db, &gz, options, &mut |_| Ok(())));
@@ -65,6 +68,7 @@ pub fn measure_phases(db: &Path, scratch: &Path) -> anyhow::Result<Limit> {
         check: check_t,
         compress: compress_t,
         level,
+        sample_vs_gzip6: choice.vs_gzip6,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     })
 }

@@ -377,9 +377,10 @@ fn backup_side_by_side(
         None,
     );
     println!(
-        "worker: {:.2} of the limit, level {}, peak memory (VmHWM) {}, peak disk {} ({:.3} x the .gz)",
+        "worker: {:.2} of the limit, level {} (the sample said {:.3} of gzip -6), peak memory (VmHWM) {}, peak disk {} ({:.3} x the .gz)",
         secs(limit.limit()) / secs(ours.elapsed),
         ours.level.map_or("?".into(), |l| l.to_string()),
+        limit.sample_vs_gzip6,
         human_size(ours.peak_rss_bytes),
         human_size(ours.peak_disk_bytes),
         ours.peak_disk_bytes as f64 / ours.gz_bytes.max(1) as f64
