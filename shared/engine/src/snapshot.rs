@@ -1,10 +1,12 @@
-//! A consistent copy of the live database while the application keeps
-//! writing to it (SPEC §3.2), and `PRAGMA integrity_check` (§3.3).
+//! Reading the live database (SPEC §3.2) and `PRAGMA integrity_check`
+//! (§3.3): the page stream of a snapshot ([`each_page`]) that a backup
+//! compresses, and the copy path ([`copy_live_database`]) for a database
+//! not in WAL mode.
 //!
 //! The copy uses SQLite's online backup API inside one read transaction on
-//! the source. In WAL mode a reader never blocks writers, and holding the
-//! transaction pins one snapshot, so the copy neither restarts when the
-//! application commits nor mixes two states.
+//! the source. Holding the transaction pins one snapshot, so the copy
+//! neither restarts when the application commits nor mixes two states; in
+//! rollback-journal mode writers wait for it (the caller says so).
 
 use std::path::Path;
 use std::time::Duration;
@@ -27,15 +29,6 @@ pub fn copy_live_database(
 ) -> Result<u64, EngineError> {
     let src = open_source(source)?;
     let source_err = |context, e| reading_source(source, context, e);
-    let journal_mode: String = src
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(|e| source_err("cannot read the journal mode", e))?;
-    if !journal_mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(
-            %journal_mode,
-            "the database is not in WAL mode: writers wait while the snapshot is taken"
-        );
-    }
     // Pin one snapshot for the whole copy.
     src.execute_batch("BEGIN DEFERRED; SELECT COUNT(*) FROM sqlite_schema;")
         .map_err(|e| source_err("cannot start a read transaction", e))?;
