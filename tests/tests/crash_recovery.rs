@@ -33,7 +33,10 @@ fn watch_final_names(
 ) -> std::thread::JoinHandle<Vec<(PathBuf, nexus_shared::domain::Checksum)>> {
     std::thread::spawn(move || {
         let mut first_sightings = Vec::new();
-        while !stop.load(Ordering::SeqCst) {
+        loop {
+            // Read the flag before the scan, so the last scan comes after
+            // the test saw the job end: a rename just before it is seen.
+            let stopping = stop.load(Ordering::SeqCst);
             if let Ok(entries) = std::fs::read_dir(&dir) {
                 for entry in entries.flatten() {
                     let path = entry.path();
@@ -45,9 +48,11 @@ fn watch_final_names(
                     }
                 }
             }
+            if stopping {
+                break first_sightings;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        first_sightings
     })
 }
 
