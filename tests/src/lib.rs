@@ -248,6 +248,14 @@ impl TestApp {
         ExtraWorker(Some(start_and_wait(command, "nexus-worker ready", &log).0))
     }
 
+    /// The process ids of the app's api and worker, while they run.
+    pub fn pids(&self) -> (Option<u32>, Option<u32>) {
+        (
+            self.api.as_ref().map(Child::id),
+            self.worker.as_ref().map(Child::id),
+        )
+    }
+
     /// SIGKILL: the worker dies at once, mid-job if it has one.
     pub fn kill_worker(&mut self) {
         let mut child = self.worker.take().expect("a running worker");

@@ -132,3 +132,47 @@ fn every_binary_says_its_version() {
         );
     }
 }
+
+/// The nice value of every thread of process `pid` (field 19 of
+/// `/proc/<pid>/task/<tid>/stat`, after the command's closing parenthesis).
+fn thread_nice_values(pid: u32) -> Vec<i64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| {
+            let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            // Fields from the third (state) on: nice is the 19th field.
+            after_name.split(' ').nth(19 - 3).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_worker_runs_every_thread_below_the_apis_priority_by_queue_nice() {
+    for (setting, expected) in [(None, 10), (Some("3"), 3), (Some("0"), 0)] {
+        let mut builder = TestApp::builder();
+        if let Some(nice) = setting {
+            builder = builder.env("NEXUS_QUEUE_NICE", nice);
+        }
+        let app = builder.spawn();
+        let (api, worker) = app.pids();
+        let worker_threads = thread_nice_values(worker.unwrap());
+        assert!(worker_threads.len() > 1, "{worker_threads:?}");
+        assert!(
+            worker_threads.iter().all(|&n| n == expected),
+            "NEXUS_QUEUE_NICE={setting:?}: {worker_threads:?}"
+        );
+        assert!(thread_nice_values(api.unwrap()).iter().all(|&n| n == 0));
+    }
+}
+
+#[test]
+fn a_nice_value_out_of_range_stops_the_worker_naming_the_setting() {
+    let app = TestApp::builder().without_worker().spawn();
+    let (code, _, stderr) = run(&app, "nexus-worker", &[], &[("NEXUS_QUEUE_NICE", "20")]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("NEXUS_QUEUE_NICE") || stderr.contains("queue.nice"),
+        "{stderr}"
+    );
+}

@@ -19,13 +19,24 @@ struct Args {
     no_scheduler: bool,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings =
         nexus_shared::telemetry::start("info").context("cannot load the configuration")?;
+    // Before any thread starts: Linux keeps a nice value per thread, and
+    // a thread starts with its creator's.
+    rustix::process::nice(i32::from(settings.queue.nice))
+        .context("cannot lower the worker's CPU priority (queue.nice)")?;
     let options = nexus_worker::Options {
         scheduler: !args.no_scheduler,
     };
-    nexus_worker::run(settings, options, nexus_shared::signals::terminate()).await
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(nexus_worker::run(
+            settings,
+            options,
+            nexus_shared::signals::terminate(),
+        ))
 }

@@ -56,11 +56,10 @@ impl BackupId {
             Some((t, n)) => (t, parse_sequence(n).ok_or_else(bad)?),
         };
         let backup_type = type_name.parse().map_err(|_| bad())?;
-        let date = NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| bad())?;
-        let time = NaiveTime::parse_from_str(time, "%H%M%S").map_err(|_| bad())?;
+        let local_time = stamp(date, time).ok_or_else(bad)?;
         Ok(BackupId {
             backup_type,
-            local_time: date.and_time(time),
+            local_time,
             sequence,
         })
     }
@@ -88,7 +87,7 @@ impl BackupId {
 
     /// `itsm_nexus_<type>_<YYYYMMDD>_<HHMMSS>[_N].db.gz`
     pub fn file_name(&self) -> String {
-        let stamp = self.local_time.format("%Y%m%d_%H%M%S");
+        let stamp = Stamp(self.local_time, '_');
         match self.sequence {
             1 => format!("itsm_nexus_{}_{stamp}.db.gz", self.backup_type),
             n => format!("itsm_nexus_{}_{stamp}_{n}.db.gz", self.backup_type),
@@ -122,6 +121,23 @@ impl BackupId {
     }
 }
 
+/// The time in `YYYYMMDD` and `HHMMSS` (digits already checked), when it
+/// is a real one; read by hand: every record read parses its id.
+fn stamp(date: &str, time: &str) -> Option<NaiveDateTime> {
+    let number = |s: &str| s.parse::<u32>().ok();
+    let date = NaiveDate::from_ymd_opt(
+        number(&date[..4])? as i32,
+        number(&date[4..6])?,
+        number(&date[6..])?,
+    )?;
+    let time = NaiveTime::from_hms_opt(
+        number(&time[..2])?,
+        number(&time[2..4])?,
+        number(&time[4..])?,
+    )?;
+    Some(date.and_time(time))
+}
+
 fn split_digits(s: &str, n: usize) -> Option<(&str, &str)> {
     let head = s.get(..n)?;
     head.bytes()
@@ -136,14 +152,35 @@ fn parse_sequence(s: &str) -> Option<u32> {
     s.parse().ok().filter(|n| (2..=MAX_SEQUENCE).contains(n))
 }
 
-use chrono::Timelike as _;
+use chrono::{Datelike as _, Timelike as _};
+
+/// `YYYYMMDD<sep>HHMMSS`, written field by field: ids are formatted for
+/// every record of every list, and a `strftime` pattern is parsed anew
+/// each time.
+struct Stamp(NaiveDateTime, char);
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Stamp(t, sep) = self;
+        write!(
+            f,
+            "{:04}{:02}{:02}{sep}{:02}{:02}{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
 
 impl fmt::Display for BackupId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "BKP-{}-{}",
-            self.local_time.format("%Y%m%d-%H%M%S"),
+            Stamp(self.local_time, '-'),
             self.backup_type
         )?;
         if self.sequence > 1 {

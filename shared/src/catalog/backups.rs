@@ -176,14 +176,17 @@ impl Catalog {
         // range, however many came before), then past any file without a
         // record.
         let base = first.to_string();
+        // Sequences have no leading zero, so the longest id, then the
+        // greatest, has the highest.
         let highest = tx
             .prepare_cached(
                 "SELECT backup_id FROM backups
-                 WHERE backup_id = ?1 OR (backup_id > ?1 || '-' AND backup_id < ?1 || '.')",
+                 WHERE backup_id = ?1 OR (backup_id > ?1 || '-' AND backup_id < ?1 || '.')
+                 ORDER BY length(backup_id) DESC, backup_id DESC LIMIT 1",
             )?
-            .query_map([&base], |r| r.get::<_, String>(0))?
-            .filter_map(|id| BackupId::parse(&id.ok()?).ok())
-            .max_by_key(BackupId::sequence);
+            .query_row([&base], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|id| BackupId::parse(&id).ok());
         let too_many =
             || CatalogError::Conflict("too many backups of one type in one second".into());
         let mut id = match highest {

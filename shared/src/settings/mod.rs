@@ -135,6 +135,9 @@ pub struct QueueSettings {
     pub concurrency: usize,
     /// Times a job may be started (crash recoveries count) before it is given up.
     pub max_attempts: u32,
+    /// How far below the API and the application the worker's threads
+    /// run (the `nice` value, 0–19): a backup takes the cores they leave.
+    pub nice: u8,
     /// Retries of a transient failure inside one attempt, with backoff.
     pub transient_retries: u32,
     pub retry_base_ms: u64,
@@ -193,6 +196,7 @@ impl Default for QueueSettings {
             poll_interval_ms: 500,
             concurrency: 2,
             max_attempts: 3,
+            nice: 10,
             transient_retries: 4,
             retry_base_ms: 500,
         }
@@ -356,6 +360,11 @@ impl Settings {
             q.max_attempts >= 1,
             "queue.max_attempts",
             "must be at least 1",
+        )?;
+        rule(
+            q.nice <= 19,
+            "queue.nice",
+            "must be 0 (as the API) to 19 (lowest)",
         )?;
         rule(
             0.0 < a.warn_percent
