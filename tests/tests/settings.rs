@@ -148,8 +148,8 @@ fn thread_nice_values(pid: u32) -> Vec<i64> {
 }
 
 #[test]
-fn the_worker_runs_every_thread_below_the_apis_priority_by_queue_nice() {
-    for (setting, expected) in [(None, 10), (Some("3"), 3), (Some("0"), 0)] {
+fn the_worker_runs_every_thread_at_the_nice_value_of_queue_nice_and_the_api_at_zero() {
+    for (setting, expected) in [(None, 0), (Some("3"), 3), (Some("10"), 10)] {
         let mut builder = TestApp::builder();
         if let Some(nice) = setting {
             builder = builder.env("NEXUS_QUEUE_NICE", nice);
