@@ -133,37 +133,122 @@ fn every_binary_says_its_version() {
     }
 }
 
-/// The nice value of every thread of process `pid` (field 19 of
+/// The name and nice value of every thread of process `pid` (field 19 of
 /// `/proc/<pid>/task/<tid>/stat`, after the command's closing parenthesis).
-fn thread_nice_values(pid: u32) -> Vec<i64> {
+fn thread_nice_values(pid: u32) -> Vec<(String, i64)> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
-        .map(|task| {
-            let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+        .filter_map(|task| {
+            // A thread may end between the listing and the read.
+            let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).ok()?;
+            let name = &stat[stat.find('(').unwrap() + 1..stat.rfind(')').unwrap()];
             let after_name = &stat[stat.rfind(')').unwrap() + 2..];
             // Fields from the third (state) on: nice is the 19th field.
-            after_name.split(' ').nth(19 - 3).unwrap().parse().unwrap()
+            let nice = after_name.split(' ').nth(19 - 3).unwrap().parse().unwrap();
+            Some((name.to_owned(), nice))
         })
         .collect()
 }
 
+/// Waits until a backup stopped at the test pause point says so, then
+/// forgets the signal so that the next one can be awaited.
+fn wait_at_pause(go: &std::path::Path) {
+    let reached = go.with_extension("reached");
+    nexus_e2e::eventually(
+        "a backup at its pause point",
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            reached
+                .exists()
+                .then_some(())
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    );
+    std::fs::remove_file(&reached).unwrap();
+}
+
 #[test]
-fn the_worker_runs_every_thread_at_the_nice_value_of_queue_nice_and_the_api_at_zero() {
-    for (setting, expected) in [(None, 0), (Some("3"), 3), (Some("10"), 10)] {
-        let mut builder = TestApp::builder();
-        if let Some(nice) = setting {
-            builder = builder.env("NEXUS_QUEUE_NICE", nice);
-        }
-        let app = builder.spawn();
-        let (api, worker) = app.pids();
-        let worker_threads = thread_nice_values(worker.unwrap());
-        assert!(worker_threads.len() > 1, "{worker_threads:?}");
-        assert!(
-            worker_threads.iter().all(|&n| n == expected),
-            "NEXUS_QUEUE_NICE={setting:?}: {worker_threads:?}"
-        );
-        assert!(thread_nice_values(api.unwrap()).iter().all(|&n| n == 0));
-    }
+fn a_backup_runs_at_queue_nice_while_the_workers_own_threads_and_a_restore_keep_full_priority() {
+    use nexus_shared::engine::pause;
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let app = TestApp::builder()
+        .env(pause::POINT_ENV, "compress")
+        .env(pause::FILE_ENV, go.to_str().unwrap())
+        .spawn();
+    let (api, worker) = app.pids();
+    let (api, worker) = (api.unwrap(), worker.unwrap());
+    let token = app.admin_token();
+
+    let (_, accepted) = app.post_backup(&token, &serde_json::json!({"type": "manual"}));
+    let id = accepted["backup_id"].as_str().unwrap().to_owned();
+    wait_at_pause(&go);
+    let during_backup = thread_nice_values(worker);
+    let (backup, others): (Vec<_>, Vec<_>) =
+        during_backup.iter().partition(|(name, _)| name == "backup");
+    // The threads it has started (named after it by Linux) with it.
+    assert!(
+        !backup.is_empty() && backup.iter().all(|(_, nice)| *nice == 10),
+        "{during_backup:?}"
+    );
+    assert!(
+        !others.is_empty() && others.iter().all(|(_, nice)| *nice == 0),
+        "{during_backup:?}"
+    );
+    std::fs::write(&go, "").unwrap();
+    let done = app.wait_until_terminal(&token, &id, Duration::from_secs(60));
+    assert_eq!(done["status"], "success", "{done}");
+    // The lowered priority ends with the backup's thread, which ends just
+    // after the backup is recorded.
+    app.eventually(
+        "every thread of the worker at nice 0 again",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let now = thread_nice_values(worker);
+            now.iter()
+                .all(|(_, nice)| *nice == 0)
+                .then_some(())
+                .ok_or_else(|| format!("{now:?}"))
+        },
+    );
+
+    std::fs::remove_file(&go).unwrap();
+    let restore = app
+        .client()
+        .post(app.url(&format!("/api/v1/backups/{id}/restore")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "confirm": id }))
+        .send()
+        .unwrap();
+    assert_eq!(restore.status().as_u16(), 202);
+    let restore: Value = restore.json().unwrap();
+    // The restore's safety backup stops at the same point.
+    wait_at_pause(&go);
+    let during_restore = thread_nice_values(worker);
+    assert!(
+        during_restore.iter().all(|(_, nice)| *nice == 0),
+        "{during_restore:?}"
+    );
+    std::fs::write(&go, "").unwrap();
+    let path = format!(
+        "/api/v1/restores/{}",
+        restore["restore_id"].as_str().unwrap()
+    );
+    let ended = app.eventually(
+        "the restore to end",
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || {
+            let (_, body) = app.get_json(&token, &path);
+            (body["status"] != "in_progress")
+                .then_some(body.clone())
+                .ok_or(body.to_string())
+        },
+    );
+    assert_eq!(ended["status"], "success", "{ended}");
+    assert!(thread_nice_values(api).iter().all(|(_, nice)| *nice == 0));
 }
 
 #[test]

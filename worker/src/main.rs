@@ -23,10 +23,6 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings =
         nexus_shared::telemetry::start("info").context("cannot load the configuration")?;
-    // Before any thread starts: Linux keeps a nice value per thread, and
-    // a thread starts with its creator's.
-    rustix::process::nice(i32::from(settings.queue.nice))
-        .context("cannot lower the worker's CPU priority (queue.nice)")?;
     let options = nexus_worker::Options {
         scheduler: !args.no_scheduler,
     };

@@ -82,7 +82,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("NEXUS_QUEUE_POLL_MS", "queue.poll_interval_ms", Integer, "250", "how often an idle worker looks for jobs"),
     var("NEXUS_QUEUE_CONCURRENCY", "queue.concurrency", Integer, "4", "jobs at once per worker"),
     var("NEXUS_QUEUE_MAX_ATTEMPTS", "queue.max_attempts", Integer, "5", "starts of one job, crashes included"),
-    var("NEXUS_QUEUE_NICE", "queue.nice", Integer, "15", "the worker's CPU priority below the API's and the application's (`nice`, 0–19): a backup takes the cores they leave"),
+    var("NEXUS_QUEUE_NICE", "queue.nice", Integer, "15", "how far below the API and the application backups and verifications run (`nice`, 0–19; 0: same priority); restores keep full priority"),
     var("NEXUS_COMPRESSION_LEVEL", "compression.level", Integer, "9", "compression level: 0, each backup picks the cheapest level within 5% of `gzip -6`'s size; 1 (fastest) to 12 (smallest) pins one"),
     var("NEXUS_COMPRESSION_THREADS", "compression.threads", Integer, "1", "compressing threads; 0: one per core"),
     var("NEXUS_SCHEDULE_CATCH_UP", "schedule.catch_up", Bool, "no", "at start-up, run the latest slot missed while down, once"),

@@ -135,10 +135,10 @@ pub struct QueueSettings {
     pub concurrency: usize,
     /// Times a job may be started (crash recoveries count) before it is given up.
     pub max_attempts: u32,
-    /// How far below the API and the application the worker's threads
-    /// run (the `nice` value, 0–19): a backup takes the cores they leave.
-    /// Off by default: a restore runs in the worker too, and on a busy
-    /// host it would wait for the cores as well.
+    /// How far below the API and the application a backup's and a
+    /// verification's threads run (the `nice` value, 0–19): they take the
+    /// cores the others leave. A restore, which the operator waits for,
+    /// and the worker's own threads (queue, heartbeats) keep full priority.
     pub nice: u8,
     /// Retries of a transient failure inside one attempt, with backoff.
     pub transient_retries: u32,
@@ -198,7 +198,7 @@ impl Default for QueueSettings {
             poll_interval_ms: 500,
             concurrency: 2,
             max_attempts: 3,
-            nice: 0,
+            nice: 10,
             transient_retries: 4,
             retry_base_ms: 500,
         }

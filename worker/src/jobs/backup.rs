@@ -6,12 +6,12 @@ use nexus_shared::catalog::AuditSource;
 use nexus_shared::domain::BackupId;
 use nexus_shared::runner::{BackupRunner, LogLines, Outcome};
 
-use super::drive;
+use super::{Priority, drive};
 use crate::JobContext;
 
 pub async fn run(ctx: &JobContext, id: BackupId) -> anyhow::Result<String> {
     let owner = format!("{}/{}", ctx.worker_name, ulid::Ulid::generate());
-    let outcome = drive(ctx, {
+    let outcome = drive(ctx, Priority::Background("backup"), {
         let id = id.clone();
         move |ctx| {
             tracing::info!("Starting backup (type: {})", id.backup_type());

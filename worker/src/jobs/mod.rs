@@ -22,21 +22,37 @@ use tracing::Instrument as _;
 
 use crate::JobContext;
 
+/// How a runner's work shares the CPU with the API and the application.
+#[derive(Debug, Clone, Copy)]
+enum Priority {
+    /// Work nobody waits for (backups, verifications): on a thread of its
+    /// own at `queue.nice`, so it takes the cores the others leave.
+    Background(&'static str),
+    /// A restore: the operator and the stopped application wait for it.
+    Full,
+}
+
 /// Runs a runner on a blocking thread, in the job's span, until no other
 /// runner holds its record (a job re-delivered while its first runner
 /// still works waits until that runner finishes or its lease expires),
 /// and mails the alert of a failed run.
 async fn drive<T: Send + 'static>(
     ctx: &JobContext,
+    priority: Priority,
     run: impl Fn(&JobContext) -> Result<Outcome<T>, CatalogError> + Send + Sync + 'static,
 ) -> anyhow::Result<Outcome<T>> {
     let run = std::sync::Arc::new(run);
     loop {
-        let outcome = nexus_shared::blocking::blocking({
+        let work = {
             let (ctx, run) = (ctx.clone(), run.clone());
             move || run(&ctx)
-        })
-        .await??;
+        };
+        let outcome = match priority {
+            Priority::Background(name) => {
+                nexus_shared::blocking::background(name, ctx.settings.queue.nice, work).await??
+            }
+            Priority::Full => nexus_shared::blocking::blocking(work).await??,
+        };
         match outcome {
             Outcome::HeldElsewhere { owner } => {
                 tracing::info!(holder = %owner, "another runner holds it; waiting");

@@ -6,12 +6,12 @@ use nexus_shared::catalog::AuditSource;
 use nexus_shared::domain::RestoreId;
 use nexus_shared::runner::{Outcome, RestoreRunner};
 
-use super::drive;
+use super::{Priority, drive};
 use crate::JobContext;
 
 pub async fn run(ctx: &JobContext, id: RestoreId) -> anyhow::Result<String> {
     let owner = format!("{}/{}", ctx.worker_name, ulid::Ulid::generate());
-    let outcome = drive(ctx, {
+    let outcome = drive(ctx, Priority::Full, {
         let id = id.clone();
         move |ctx| {
             RestoreRunner {

@@ -8,7 +8,7 @@ use nexus_shared::catalog::{
 use nexus_shared::domain::{BackupId, BackupStatus, CheckId, CreatedBy};
 use nexus_shared::runner::{Outcome, VerificationRunner, Verified};
 
-use super::drive;
+use super::{Priority, drive};
 use crate::JobContext;
 
 fn runner(ctx: &JobContext) -> VerificationRunner<'_> {
@@ -26,7 +26,7 @@ pub async fn run(
     check_id: CheckId,
     backup_id: BackupId,
 ) -> anyhow::Result<String> {
-    let outcome = drive(ctx, {
+    let outcome = drive(ctx, Priority::Background("verify"), {
         let check_id = check_id.clone();
         move |ctx| runner(ctx).run(&check_id)
     })
@@ -58,7 +58,7 @@ pub async fn run_all(ctx: &JobContext, requested_by: String) -> anyhow::Result<S
     };
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for backup in backups {
-        let outcome = drive(ctx, {
+        let outcome = drive(ctx, Priority::Background("verify"), {
             let (id, requester) = (backup.id.clone(), requester.clone());
             move |ctx| {
                 let runner = runner(ctx);
