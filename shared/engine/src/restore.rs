@@ -177,9 +177,11 @@ pub fn restore_to_path(
     })
 }
 /// `PRAGMA integrity_check` on the live database. In WAL mode it is a read
-/// transaction: the application goes on writing meanwhile.
+/// transaction: the application goes on writing meanwhile. It reads the
+/// file through a memory map ([`snapshot::integrity_check_mapped`] says why
+/// the application's SQLite cannot pull it away under the check).
 pub fn check_live(live: &Path) -> Result<(), RestoreError> {
-    Ok(snapshot::integrity_check(live)?)
+    Ok(snapshot::integrity_check_mapped(live)?)
 }
 #[cfg(test)]
 mod tests;

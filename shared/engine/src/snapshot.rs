@@ -113,20 +113,28 @@ pub fn integrity_check(path: &Path) -> Result<(), EngineError> {
     check_connection(&open_for_check(path)?)
 }
 
-/// [`integrity_check`] of a file this process made and alone uses (a
-/// decompressed copy): it is read through a memory map, which takes the
-/// check's page reads out of the kernel's `pread` path (1.6× faster on the
-/// project's 300 MB database). Not for the live database, which another
-/// process may truncate under the map. A read error of the disk under the
-/// map stops the process (SIGBUS) instead of failing the check: the job is
-/// then retried as after any crash.
-pub fn integrity_check_own_file(path: &Path) -> Result<(), EngineError> {
+/// [`integrity_check`] read through a memory map, which takes the check's
+/// page reads out of the kernel's `pread` path and SQLite's page cache
+/// (1.6× faster on the project's 300 MB database).
+///
+/// The check is one statement, so one read transaction, and SQLite uses
+/// the map only inside a transaction, for pages of the database file up to
+/// the snapshot's size. No SQLite connection can shrink the file below
+/// that meanwhile: in WAL mode a checkpoint truncates the file only to the
+/// newest commit's size and only once every frame of the WAL is in it, and
+/// frames after a reader's snapshot cannot go in while it reads (a reader
+/// of the file alone holds the lock a checkpoint needs to write it at
+/// all); in rollback mode the reader's shared lock keeps every writer out. So this is for files SQLite alone changes: a decompressed copy of
+/// ours, or the live database right after a restore. A read error of the
+/// disk under the map stops the process (SIGBUS) instead of failing the
+/// check: a job is then retried or reported as after any crash.
+pub fn integrity_check_mapped(path: &Path) -> Result<(), EngineError> {
     let conn = open_for_check(path)?;
     let len = std::fs::metadata(path)
-        .map_err(|e| EngineError::io("cannot read the copy", path, e))?
+        .map_err(|e| EngineError::io("cannot read the database file", path, e))?
         .len();
     conn.pragma_update(None, "mmap_size", i64::try_from(len).unwrap_or(i64::MAX))
-        .map_err(|e| EngineError::sqlite("cannot map the copy", e))?;
+        .map_err(|e| EngineError::sqlite("cannot map the database file", e))?;
     check_connection(&conn)
 }
 

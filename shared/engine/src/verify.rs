@@ -346,7 +346,7 @@ fn judge_integrity(copy: &mut Copy) -> CheckResult {
     };
     // Closed before SQLite opens it.
     temp.file.take();
-    match snapshot::integrity_check_own_file(&temp.path) {
+    match snapshot::integrity_check_mapped(&temp.path) {
         Ok(()) => CheckResult::pass(name, "PRAGMA integrity_check: ok"),
         Err(EngineError::IntegrityCheckFailed { detail }) => {
             CheckResult::fail(name, format!("PRAGMA integrity_check: {detail}"))

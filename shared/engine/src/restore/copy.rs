@@ -74,7 +74,7 @@ pub fn verify_into(
         )));
     }
     verified.bytes = pass.raw_bytes;
-    match snapshot::integrity_check_own_file(copy) {
+    match snapshot::integrity_check_mapped(copy) {
         Ok(()) => Ok(verified),
         Err(EngineError::IntegrityCheckFailed { detail }) => {
             Err(corrupt(format!("PRAGMA integrity_check: {detail}")))

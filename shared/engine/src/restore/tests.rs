@@ -160,3 +160,50 @@ fn an_apply_that_cannot_get_the_write_lock_leaves_the_live_database_unchanged() 
     writer.execute_batch("COMMIT").unwrap();
     assert_eq!(rows(&writer), 3_000);
 }
+
+#[test]
+fn the_mapped_live_check_survives_the_application_growing_and_shrinking_the_file_meanwhile() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    database(&live, 60_000);
+    let (checking, shrinks) = (AtomicBool::new(true), AtomicUsize::new(0));
+    let checks = std::thread::scope(|scope| {
+        let application = scope.spawn(|| {
+            let conn = Connection::open(&live).unwrap();
+            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+            while checking.load(Ordering::Relaxed) {
+                // Grow the file, then give the pages back: VACUUM writes a
+                // smaller database and the checkpoints truncate the file
+                // to it as soon as no reader holds an older snapshot.
+                conn.execute_batch(
+                    "INSERT INTO t (body) SELECT body FROM t WHERE id % 3 = 0;
+                     DELETE FROM t WHERE id > 60000;
+                     VACUUM;",
+                )
+                .unwrap();
+                for mode in ["PASSIVE", "TRUNCATE"] {
+                    let _: i64 = conn
+                        .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))
+                        .unwrap();
+                }
+                shrinks.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let mut checks = 0;
+        while (checks < 20 || shrinks.load(Ordering::Relaxed) < 5) && !application.is_finished() {
+            check_live(&live).unwrap();
+            checks += 1;
+        }
+        checking.store(false, Ordering::Relaxed);
+        application.join().unwrap();
+        checks
+    });
+    // Still alive (a page pulled away under the map is a SIGBUS), every
+    // check passed, and the file shrank under them again and again.
+    let shrinks = shrinks.into_inner();
+    assert!(
+        checks >= 20 && shrinks >= 5,
+        "{checks} checks, {shrinks} shrinks"
+    );
+}
