@@ -124,7 +124,8 @@ pub fn integrity_check(path: &Path) -> Result<(), EngineError> {
 /// newest commit's size and only once every frame of the WAL is in it, and
 /// frames after a reader's snapshot cannot go in while it reads (a reader
 /// of the file alone holds the lock a checkpoint needs to write it at
-/// all); in rollback mode the reader's shared lock keeps every writer out. So this is for files SQLite alone changes: a decompressed copy of
+/// all); in rollback mode the reader's shared lock keeps every writer
+/// out. So this is for files SQLite alone changes: a decompressed copy of
 /// ours, or the live database right after a restore. A read error of the
 /// disk under the map stops the process (SIGBUS) instead of failing the
 /// check: a job is then retried or reported as after any crash.

@@ -28,7 +28,8 @@ enum Priority {
     /// Work nobody waits for (backups, verifications): on a thread of its
     /// own at `queue.nice`, so it takes the cores the others leave.
     Background(&'static str),
-    /// A restore: the operator and the stopped application wait for it.
+    /// A restore: the operator waits for it, and the application's
+    /// writers wait for its apply.
     Full,
 }
 
