@@ -19,6 +19,7 @@ pub mod restore;
 pub mod sharing;
 pub mod snapshot;
 pub mod verify;
+pub mod wal;
 
 use std::path::{Path, PathBuf};
 
