@@ -16,6 +16,7 @@ pub mod pinned;
 pub mod preflight;
 pub mod reading;
 pub mod restore;
+pub mod segment;
 pub mod sharing;
 pub mod snapshot;
 pub mod verify;
