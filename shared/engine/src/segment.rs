@@ -8,8 +8,8 @@
 //! A segment file is a gzip stream of: a 172-byte header, the pages (page
 //! number, then the page), ascending and each page once, and the SHA-256
 //! of everything before it. It is written under a temporary name, fsynced,
-//! renamed and its folder fsynced, mode 0600: a crash leaves a whole
-//! segment or none under the final name.
+//! linked to its final name and its folder fsynced, mode 0600: a crash
+//! leaves a whole segment or none under the final name.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -294,29 +294,24 @@ impl Fields<'_> {
 }
 
 /// Writes `segment` into `dir` under [`Segment::file_name`], durably: a
-/// temporary file (mode 0600), fsync, rename, fsync of `dir`. Refuses to
-/// replace a segment already there.
+/// temporary file (mode 0600), fsync, a hard link to the final name
+/// (which, unlike a rename, never replaces a segment already there), fsync
+/// of `dir`.
 pub fn write(dir: &Path, segment: &Segment) -> Result<PathBuf, SegmentError> {
     let bytes = segment.encode()?;
     let path = dir.join(segment.file_name());
-    if path.exists() {
-        return Err(SegmentError::Io(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{} already exists", path.display()),
-        )));
-    }
     let temp = dir.join(format!(".{}.tmp", segment.file_name()));
     fsutil::remove_if_exists(&temp)?;
     let written = (|| {
         let mut gz = GzEncoder::new(fsutil::create_private_file(&temp)?, Compression::new(6));
         gz.write_all(&bytes)?;
         gz.finish()?.sync_all()?;
-        fsutil::publish(&temp, &path)
+        std::fs::hard_link(&temp, &path)
     })();
-    if let Err(e) = written {
-        let _ = fsutil::remove_if_exists(&temp);
-        return Err(e.into());
-    }
+    let removed = fsutil::remove_if_exists(&temp);
+    written?;
+    removed?;
+    fsutil::sync_dir(dir)?;
     Ok(path)
 }
 
