@@ -6,6 +6,7 @@
 //! [`Observer`] that hears each step (the worker records progress, the CLI
 //! prints the guide's log lines).
 
+pub mod capture;
 pub mod compress;
 mod error;
 pub mod fsutil;

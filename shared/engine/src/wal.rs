@@ -174,6 +174,11 @@ impl WalFile {
         &self.header
     }
 
+    /// The file's length now.
+    pub fn file_len(&self) -> Result<u64, WalError> {
+        Ok(self.file.metadata()?.len())
+    }
+
     /// The transactions committed after `from` (a position of this
     /// header's generation), in order, up to the last frame that holds.
     pub fn committed_after(&self, from: Position) -> Result<Vec<Transaction>, WalError> {
