@@ -5,7 +5,8 @@
 //! memory stays bounded whatever the backup's size.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use flate2::bufread::GzDecoder;
 use nexus_domain::Checksum;
@@ -162,34 +163,122 @@ impl Pass {
 /// it), hashes and counts their output and writes it to `copy` when there
 /// is one. After a gzip error, or a failed write to `copy`, the rest of the
 /// file is still read, so the checksum always covers the whole file.
-pub fn read_backup(source: File, mut copy: Option<&mut File>) -> Pass {
-    let mut source = HashingReader::new(source);
-    let mut raw = HashingWriter::new(io::sink());
-    let (mut gzip_error, mut copy_error, mut trailing) = (None, None, 0);
-    let mut buf = vec![0u8; CHUNK];
-    let mut input = BufReader::with_capacity(CHUNK, &mut source);
-    'members: loop {
-        let mut decoder = GzDecoder::new(&mut input);
-        loop {
-            match decoder.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let _ = raw.write_all(&buf[..n]);
-                    if let Some(out) = copy.as_mut()
-                        && let Err(e) = out.write_all(&buf[..n])
-                    {
-                        copy_error = Some(e);
-                        copy = None;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    gzip_error = Some(e);
-                    break 'members;
+///
+/// Three threads share the work, so that the decoding, the slowest part,
+/// is all the critical path holds: one reads and hashes the file, this one
+/// decodes, and one hashes the output and writes the copy. Chunks go round
+/// between them in a few recycled buffers: memory stays bounded.
+pub fn read_backup(source: File, copy: Option<&mut File>) -> Pass {
+    std::thread::scope(|scope| {
+        let (file_tx, file_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (file_free_tx, file_free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let reader = spawn_scoped(scope, "backup-read", move || {
+            let mut source = HashingReader::new(source);
+            loop {
+                let mut buf = file_free_rx.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
+                // A read error is kept by the hashing reader.
+                let (n, error) = read_full(&mut source, &mut buf);
+                buf.truncate(n);
+                let gone = n > 0 && file_tx.send(buf).is_err();
+                // A short chunk without an error is the end of the file.
+                if gone || n < CHUNK || error.is_some() {
+                    break;
                 }
             }
+            source.finish()
+        });
+        let (raw_tx, raw_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (raw_free_tx, raw_free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let writer = spawn_scoped(scope, "backup-copy", move || {
+            let mut copy = copy;
+            let mut raw = HashingWriter::new(io::sink());
+            let mut copy_error = None;
+            for buf in raw_rx {
+                let _ = raw.write_all(&buf);
+                if let Some(out) = copy.as_mut()
+                    && let Err(e) = out.write_all(&buf)
+                {
+                    copy_error = Some(e);
+                    copy = None;
+                }
+                let _ = raw_free_tx.try_send(buf);
+            }
+            if let Some(out) = copy
+                && let Err(e) = out.flush()
+            {
+                copy_error = Some(e);
+            }
+            let (_, raw_bytes, raw_checksum) = raw.finish();
+            (raw_bytes, raw_checksum, copy_error)
+        });
+        let mut input = Chunks {
+            incoming: file_rx,
+            free: file_free_tx,
+            current: Vec::new(),
+            at: 0,
+        };
+        let (gzip_error, trailing) = decode(&mut input, &raw_tx, &raw_free_rx);
+        drop((input, raw_tx));
+        let (bytes_read, checksum, read_error) =
+            reader.join().expect("the reading thread panicked");
+        let (raw_bytes, raw_checksum, copy_error) =
+            writer.join().expect("the copying thread panicked");
+        Pass {
+            read_error,
+            bytes_read,
+            checksum,
+            gzip_error,
+            trailing,
+            raw_bytes,
+            raw_checksum,
+            copy_error,
         }
-        // A read error here is kept by the hashing reader.
+    })
+}
+
+/// Chunks in flight between two threads of [`read_backup`].
+const IN_FLIGHT: usize = 4;
+
+fn spawn_scoped<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(scope, work)
+        .expect("cannot start a thread of the backup's reading pass")
+}
+
+/// Decodes the gzip members of `input`, sending their output to `raw` in
+/// buffers that come back through `free`; then reads what is left. Returns
+/// the gzip error, if any, and the bytes after the last member.
+fn decode(
+    input: &mut Chunks,
+    raw: &SyncSender<Vec<u8>>,
+    free: &Receiver<Vec<u8>>,
+) -> (Option<io::Error>, u64) {
+    let mut gzip_error = None;
+    'members: loop {
+        let mut decoder = GzDecoder::new(&mut *input);
+        loop {
+            let mut buf = free.try_recv().unwrap_or_default();
+            buf.resize(CHUNK, 0);
+            let (n, error) = read_full(&mut decoder, &mut buf);
+            buf.truncate(n);
+            if n > 0 {
+                // The writer only stops when this side is gone.
+                let _ = raw.send(buf);
+            }
+            if let Some(e) = error {
+                gzip_error = Some(e);
+                break 'members;
+            }
+            if n == 0 {
+                break;
+            }
+        }
         match input.fill_buf() {
             Ok(next) if starts_member(next) => {}
             _ => break,
@@ -197,26 +286,64 @@ pub fn read_backup(source: File, mut copy: Option<&mut File>) -> Pass {
     }
     // The rest of the file: trailing data after the last member, or what
     // follows a corrupt member (still hashed for the checksum).
-    match io::copy(&mut input, &mut io::sink()) {
-        Ok(n) if gzip_error.is_none() => trailing = n,
-        Ok(_) | Err(_) => {}
+    let rest = io::copy(input, &mut io::sink()).unwrap_or(0);
+    let trailing = if gzip_error.is_none() { rest } else { 0 };
+    (gzip_error, trailing)
+}
+
+/// Fills `buf` as far as `reader` goes: the bytes read, and the error
+/// that stopped it early, if any (a short count without one is the end).
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
     }
-    if let Some(out) = copy
-        && let Err(e) = out.flush()
-    {
-        copy_error = Some(e);
+    (filled, None)
+}
+
+/// The file's chunks as they arrive from the reading thread, read as one
+/// stream; spent buffers go back to it.
+struct Chunks {
+    incoming: Receiver<Vec<u8>>,
+    free: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
     }
-    let (bytes_read, checksum, read_error) = source.finish();
-    let (_, raw_bytes, raw_checksum) = raw.finish();
-    Pass {
-        read_error,
-        bytes_read,
-        checksum,
-        gzip_error,
-        trailing,
-        raw_bytes,
-        raw_checksum,
-        copy_error,
+}
+
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.at == self.current.len() {
+            match self.incoming.recv() {
+                Ok(next) => {
+                    let spent = std::mem::replace(&mut self.current, next);
+                    let _ = self.free.try_send(spent);
+                    self.at = 0;
+                }
+                // The reading thread is done: the end of the file, or a
+                // read error it keeps.
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.current[self.at..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.at = (self.at + amount).min(self.current.len());
     }
 }
 

@@ -1,13 +1,15 @@
 //! Restoring a backup (SPEC §6), as file operations that know nothing of
 //! HTTP, the queue or the catalog:
 //!
-//! - [`verify_into`] decompresses a backup into a new file while checking
-//!   it: SHA-256 of the `.db.gz`, a complete gzip stream, SHA-256 of the
-//!   database, `PRAGMA integrity_check`.
+//! - [`decompress_into`] decompresses a backup into a new file while
+//!   checking it: SHA-256 of the `.db.gz`, a complete gzip stream, size and
+//!   SHA-256 of the database; [`verify_into`] adds `PRAGMA integrity_check`.
 //! - [`restore_to_path`] does that into a new file beside `dest` and
 //!   publishes it under `dest`; it never overwrites anything (`--to <path>`).
-//! - [`apply`] writes a verified copy into the live database with SQLite's
-//!   online backup API, in one write transaction on the live database:
+//! - [`apply`] writes a decompressed copy into the live database with
+//!   SQLite's online backup API, in one write transaction on the live
+//!   database, which commits only once the copy's `integrity_check`, run
+//!   beside the writes, has passed:
 //!   SQLite rewrites it through its own pager and WAL, so connections that
 //!   hold it open see the old content or the new, never a mix, and go on
 //!   working (they reload the schema when they notice the change). The file
@@ -22,7 +24,7 @@ mod apply;
 mod copy;
 
 pub use apply::{Applied, ApplyFailure, apply};
-pub use copy::verify_into;
+pub use copy::{decompress_into, verify_into};
 
 use std::fs::File;
 use std::io;
@@ -72,15 +74,16 @@ impl RestoreError {
     }
 }
 
-/// A decompressed, verified copy of a backup. Dropping it removes the file
-/// and SQLite's side files.
+/// A backup decompressed into a file of its own, whose checksums and size
+/// match the record; its `integrity_check` has not run yet. Dropping it
+/// removes the file and SQLite's side files.
 #[derive(Debug)]
-pub struct VerifiedCopy {
+pub struct DecompressedCopy {
     path: PathBuf,
     bytes: u64,
 }
 
-impl VerifiedCopy {
+impl DecompressedCopy {
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -91,13 +94,25 @@ impl VerifiedCopy {
     }
 }
 
-impl Drop for VerifiedCopy {
+impl Drop for DecompressedCopy {
     fn drop(&mut self) {
         for path in with_side_files(&self.path) {
             if let Err(e) = fsutil::remove_if_exists(&path) {
                 tracing::warn!(path = %path.display(), error = %e, "cannot remove a restore copy");
             }
         }
+    }
+}
+
+/// A [`DecompressedCopy`] whose `integrity_check` passed too.
+#[derive(Debug)]
+pub struct VerifiedCopy(DecompressedCopy);
+
+impl std::ops::Deref for VerifiedCopy {
+    type Target = DecompressedCopy;
+
+    fn deref(&self) -> &DecompressedCopy {
+        &self.0
     }
 }
 

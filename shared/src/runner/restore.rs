@@ -5,13 +5,18 @@
 //! 1. take the catalog lock [`LIVE_DATABASE`]: one restore at a time, and
 //!    backups wait before their snapshot while it is held;
 //! 2. `verify`: the backup is decompressed into `<backup_root>/.tmp/` and
-//!    checked (both checksums, complete gzip, `integrity_check`) before
-//!    anything is touched;
+//!    checked (both checksums, size, complete gzip) before anything is
+//!    touched;
 //! 3. `safety_backup`: a `before_restore` backup of the live database,
 //!    recorded and run by the ordinary [`super::BackupRunner`], so it is listed,
 //!    verifiable and restorable like any other;
-//! 4. `apply`: the verified copy is written into the live database
-//!    ([`crate::engine::restore::apply`]), once no backup is still copying it;
+//! 4. `apply`: the copy is written into the live database
+//!    ([`crate::engine::restore::apply`]), once no backup is still copying
+//!    it. The copy's `integrity_check` runs beside the write, which commits
+//!    only once it passed: a copy that fails it leaves the live database
+//!    unchanged, as in step 2. (Its checksums matched, so its bytes are the
+//!    ones checked when the backup was taken: an offsite copy, with the
+//!    same checksums, could not do better.)
 //! 5. `check`: `integrity_check` on the live database;
 //! 6. `rollback`, when the live database was changed and a later step
 //!    failed: the safety backup is put back the same way. If that fails
@@ -223,7 +228,7 @@ impl RestoreRunner<'_> {
             "restore.verify",
             AuditResult::Success,
             format!(
-                "{}: {} matches, {} bytes decompressed, integrity_check ok",
+                "{}: {} matches, {} bytes decompressed",
                 backup.id,
                 backup
                     .checksum
@@ -252,7 +257,7 @@ impl RestoreRunner<'_> {
             ));
         }
         self.enter(record, RestorePhase::Apply)?;
-        let applied = apply(copy.path(), live, LOCK_WAIT);
+        let applied = apply(&copy, live, LOCK_WAIT);
         drop(copy);
         match applied {
             Ok(applied) => self.audit(
@@ -260,7 +265,9 @@ impl RestoreRunner<'_> {
                 "restore.apply",
                 AuditResult::Success,
                 format!(
-                    "{} pages ({} bytes) written into {} in {} ms",
+                    "integrity_check of the copy ok in {} ms; {} pages ({} bytes) written into {} \
+                     in {} ms",
+                    applied.copy_check.as_millis(),
                     applied.pages,
                     applied.bytes,
                     live.display(),

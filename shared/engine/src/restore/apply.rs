@@ -1,5 +1,11 @@
-//! Writing a verified copy into the live database through SQLite's online
-//! backup API, as one write transaction on the live database.
+//! Writing a decompressed copy into the live database through SQLite's
+//! online backup API, as one write transaction on the live database, while
+//! the copy's `integrity_check` runs beside it: every page but the last is
+//! written while the check reads, and the transaction commits only once
+//! the check has passed. Until then the application reads the old content,
+//! and a failed check rolls the write back, leaving the live database as
+//! it was. The check and the write each take a core; one after the other
+//! they took twice as long.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,7 +13,8 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::RestoreError;
+use super::copy::check_copy;
+use super::{DecompressedCopy, RestoreError};
 use crate::EngineError;
 use crate::fsutil;
 
@@ -16,6 +23,8 @@ use crate::fsutil;
 pub struct Applied {
     pub pages: u64,
     pub bytes: u64,
+    /// The copy's `integrity_check`, beside the write.
+    pub copy_check: Duration,
     /// The write transaction: the application's writers waited this long.
     pub duration: Duration,
     /// Moving the WAL into the database file afterwards, which blocks no one.
@@ -31,11 +40,49 @@ pub struct ApplyFailure {
     pub live_changed: bool,
 }
 
-/// Writes the verified copy `source` into the live database `live`, in one
-/// write transaction: readers go on reading the old content until it
-/// commits; writers wait for it. Waits up to `lock_wait` for the
-/// application's write transactions to let go of the lock.
-pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied, ApplyFailure> {
+/// Writes `copy` into the live database `live`, in one write transaction
+/// that commits only if the copy's `integrity_check`, run meanwhile on
+/// another thread, passes: readers go on reading the old content until it
+/// commits; writers wait for it (for the longer of the write and the
+/// check). Waits up to `lock_wait` for the application's write
+/// transactions to let go of the lock.
+pub fn apply(
+    copy: &DecompressedCopy,
+    live: &Path,
+    lock_wait: Duration,
+) -> Result<Applied, ApplyFailure> {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let check = std::thread::Builder::new()
+            .name("restore-check".into())
+            .spawn_scoped(scope, || {
+                let result = check_copy(copy.path());
+                (result, started.elapsed())
+            })
+            .map_err(|e| ApplyFailure {
+                error: EngineError::io("cannot start the copy's check", copy.path(), e).into(),
+                live_changed: false,
+            })?;
+        write(copy.path(), live, lock_wait, || {
+            check
+                .join()
+                .unwrap_or_else(|_| (Err(panicked()), started.elapsed()))
+        })
+    })
+}
+
+fn panicked() -> RestoreError {
+    EngineError::Busy("the copy's integrity check stopped unexpectedly".into()).into()
+}
+
+/// The write of [`apply`]; `checked` waits for the copy's check and is
+/// called before the commit.
+fn write(
+    source: &Path,
+    live: &Path,
+    lock_wait: Duration,
+    checked: impl FnOnce() -> (Result<(), RestoreError>, Duration),
+) -> Result<Applied, ApplyFailure> {
     let unchanged = |error: RestoreError| ApplyFailure {
         error,
         live_changed: false,
@@ -59,16 +106,20 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
     dst.busy_timeout(Duration::from_millis(500))
         .map_err(sqlite("cannot configure the live database connection"))
         .map_err(unchanged)?;
-    let (before, wal) = prepare_live(&src, &dst).map_err(unchanged)?;
+    let (before, wal, pages) = prepare_live(&src, &dst).map_err(unchanged)?;
 
     let started = Instant::now();
+    let copy_check;
     let result = {
         let backup = Backup::new(&src, &mut dst)
             .map_err(sqlite("cannot start writing into the live database"))
             .map_err(unchanged)?;
-        loop {
-            match backup.step(-1) {
-                Ok(StepResult::Done) => break Ok(backup.progress().pagecount),
+        // Every page but the last: the transaction stays open, uncommitted.
+        let head = pages.saturating_sub(1);
+        let step = |pages: i32| loop {
+            match backup.step(pages) {
+                Ok(StepResult::Done) => break Ok(true),
+                Ok(StepResult::More) => break Ok(false),
                 Ok(_) if started.elapsed() < lock_wait => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
@@ -79,6 +130,20 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
                 }
                 Err(e) => break Err(sqlite("cannot write into the live database")(e)),
             }
+        };
+        let written = if head > 0 {
+            step(i32::try_from(head).unwrap_or(i32::MAX))
+        } else {
+            Ok(false)
+        };
+        let (check, took) = checked();
+        copy_check = took;
+        match (written, check) {
+            (Err(e), _) | (Ok(false), Err(e)) => Err(e),
+            (Ok(false), Ok(())) => step(-1).map(|_| backup.progress().pagecount),
+            // Done before the check (the copy changed size under us): the
+            // check's verdict decides whether it is put back.
+            (Ok(true), check) => check.map(|()| backup.progress().pagecount),
         }
         // Dropping the backup finishes it: an incomplete write is rolled back.
     };
@@ -94,6 +159,7 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
             Ok(Applied {
                 pages: pages.max(0) as u64,
                 bytes: (pages.max(0) as u64) * page_size.max(0) as u64,
+                copy_check,
                 duration,
                 checkpoint: started.elapsed() - duration,
             })
@@ -125,8 +191,9 @@ pub fn apply(source: &Path, live: &Path, lock_wait: Duration) -> Result<Applied,
 }
 
 /// Checks that the copy can go into the live database; returns the live
-/// database's schema cookie and whether it is in WAL mode.
-fn prepare_live(src: &Connection, dst: &Connection) -> Result<(i64, bool), RestoreError> {
+/// database's schema cookie, whether it is in WAL mode, and the copy's
+/// page count.
+fn prepare_live(src: &Connection, dst: &Connection) -> Result<(i64, bool, u64), RestoreError> {
     let err = sqlite_error("cannot read the settings of the databases");
     let journal_mode: String = dst
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -137,7 +204,14 @@ fn prepare_live(src: &Connection, dst: &Connection) -> Result<(i64, bool), Resto
     if wal && backup != live {
         return Err(RestoreError::PageSizeMismatch { backup, live });
     }
-    Ok((schema_version(dst).map_err(&err)?, wal))
+    let pages: i64 = src
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .map_err(&err)?;
+    Ok((
+        schema_version(dst).map_err(&err)?,
+        wal,
+        u64::try_from(pages).unwrap_or(0),
+    ))
 }
 
 fn sqlite_error(context: &'static str) -> impl Fn(rusqlite::Error) -> RestoreError {

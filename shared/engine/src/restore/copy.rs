@@ -6,17 +6,20 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use super::{RestoreError, VerifiedCopy};
+use super::{DecompressedCopy, RestoreError, VerifiedCopy};
 use crate::reading::{Expected, Pass, read_backup};
 use crate::{EngineError, fsutil, snapshot};
 
 /// Decompresses `backup` into the new file `copy` (mode 0600) and checks
-/// it against `expected`. On any error `copy` is removed.
-pub fn verify_into(
+/// what one pass can: the `.db.gz`'s SHA-256, a complete gzip stream, the
+/// database's size and SHA-256. Its `integrity_check` is left to
+/// [`DecompressedCopy::check`] or to [`super::apply`], which runs it
+/// beside its writes. On any error `copy` is removed.
+pub fn decompress_into(
     backup: &Path,
     expected: &Expected,
     copy: &Path,
-) -> Result<VerifiedCopy, RestoreError> {
+) -> Result<DecompressedCopy, RestoreError> {
     let input = File::open(backup).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => RestoreError::BackupMissing {
             path: backup.to_path_buf(),
@@ -25,7 +28,7 @@ pub fn verify_into(
     })?;
     let mut output = fsutil::create_private_file(copy)
         .map_err(|e| EngineError::io("cannot create the restore copy", copy, e))?;
-    let mut verified = VerifiedCopy {
+    let mut decompressed = DecompressedCopy {
         path: copy.to_path_buf(),
         bytes: 0,
     };
@@ -73,12 +76,36 @@ pub fn verify_into(
             pass.raw_checksum
         )));
     }
-    verified.bytes = pass.raw_bytes;
+    decompressed.bytes = pass.raw_bytes;
+    Ok(decompressed)
+}
+
+/// [`decompress_into`], then the copy's `integrity_check`: every check a
+/// backup gets before it is used.
+pub fn verify_into(
+    backup: &Path,
+    expected: &Expected,
+    copy: &Path,
+) -> Result<VerifiedCopy, RestoreError> {
+    decompress_into(backup, expected, copy)?.check()
+}
+
+impl DecompressedCopy {
+    /// Runs the copy's `integrity_check` (through a memory map: the file is
+    /// this process's own).
+    pub fn check(self) -> Result<VerifiedCopy, RestoreError> {
+        check_copy(self.path())?;
+        Ok(VerifiedCopy(self))
+    }
+}
+
+/// The copy's `integrity_check`; a failure is a corrupt backup.
+pub(super) fn check_copy(copy: &Path) -> Result<(), RestoreError> {
     match snapshot::integrity_check_mapped(copy) {
-        Ok(()) => Ok(verified),
-        Err(EngineError::IntegrityCheckFailed { detail }) => {
-            Err(corrupt(format!("PRAGMA integrity_check: {detail}")))
-        }
+        Ok(()) => Ok(()),
+        Err(EngineError::IntegrityCheckFailed { detail }) => Err(RestoreError::BackupCorrupt {
+            detail: format!("PRAGMA integrity_check: {detail}"),
+        }),
         Err(e) => Err(e.into()),
     }
 }

@@ -127,14 +127,15 @@ fn an_open_connection_sees_the_old_content_until_the_apply_commits_then_the_new(
     let f = Fixture::new(1_000);
     let live = f.path("live.db");
     database(&live, 3_000);
-    let copy = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+    let copy = decompress_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
     let app = Connection::open(&live).unwrap();
     app.execute_batch("BEGIN").unwrap();
     assert_eq!(rows(&app), 3_000);
 
-    let applied = apply(copy.path(), &live, Duration::from_secs(5)).unwrap();
+    let applied = apply(&copy, &live, Duration::from_secs(5)).unwrap();
 
     assert!(applied.pages > 0);
+    assert!(applied.copy_check > Duration::ZERO);
     assert_eq!(rows(&app), 3_000, "a read transaction keeps its snapshot");
     app.execute_batch("COMMIT").unwrap();
     assert_eq!(rows(&app), 1_000, "the next one sees the restored content");
@@ -149,16 +150,69 @@ fn an_apply_that_cannot_get_the_write_lock_leaves_the_live_database_unchanged() 
     let f = Fixture::new(1_000);
     let live = f.path("live.db");
     database(&live, 3_000);
-    let copy = verify_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+    let copy = decompress_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
     let writer = Connection::open(&live).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-    let failure = apply(copy.path(), &live, Duration::from_millis(300)).unwrap_err();
+    let failure = apply(&copy, &live, Duration::from_millis(300)).unwrap_err();
 
     assert_eq!(failure.error.code(), "database_busy", "{}", failure.error);
     assert!(!failure.live_changed);
     writer.execute_batch("COMMIT").unwrap();
     assert_eq!(rows(&writer), 3_000);
+}
+
+/// A `.db.gz` whose record matches it byte for byte but whose database
+/// fails `integrity_check`: a leaf page of `t` is zeroed.
+fn damaged_backup() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("damaged.db");
+    database(&db, 2_000);
+    let page_size = 4096;
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 4 * page_size, "the table spans several pages");
+    bytes[2 * page_size..3 * page_size].fill(0);
+    std::fs::write(&db, bytes).unwrap();
+    let gz = dir.path().join("damaged.db.gz");
+    let c = compress::gzip_file(&db, &gz, CompressOptions::default(), &mut |_| Ok(())).unwrap();
+    Fixture {
+        dir,
+        gz,
+        checksum: c.gz_sha256,
+        raw_checksum: c.raw_sha256,
+        size: c.raw_size,
+    }
+}
+
+#[test]
+fn a_copy_that_fails_its_integrity_check_is_never_committed_into_the_live_database() {
+    let f = damaged_backup();
+    let live = f.path("live.db");
+    database(&live, 3_000);
+    let before = sha256_file(&live).unwrap().1;
+    let copy = decompress_into(&f.gz, &f.expected(), &f.path("copy.db")).unwrap();
+
+    let failure = apply(&copy, &live, Duration::from_secs(5)).unwrap_err();
+
+    assert_eq!(failure.error.code(), "backup_corrupt", "{}", failure.error);
+    assert!(
+        failure.error.to_string().contains("integrity_check"),
+        "{}",
+        failure.error
+    );
+    assert!(!failure.live_changed);
+    let app = Connection::open(&live).unwrap();
+    assert_eq!(rows(&app), 3_000, "the live database kept its content");
+    drop(app);
+    check_live(&live).unwrap();
+    assert_eq!(sha256_file(&live).unwrap().1, before, "not a byte changed");
+    let err = verify_into(&f.gz, &f.expected(), &f.path("again.db")).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "backup_corrupt",
+        "verify_into checks it too: {err}"
+    );
+    assert!(!f.path("again.db").exists());
 }
 
 #[test]

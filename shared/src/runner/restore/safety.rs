@@ -11,13 +11,15 @@ use crate::catalog::{
 use crate::domain::BackupType;
 use crate::engine::EngineError;
 use crate::engine::restore::{
-    RestoreError, VerifiedCopy, apply, check_live, ensure_room, verify_into, with_side_files,
+    DecompressedCopy, RestoreError, apply, check_live, decompress_into, ensure_room,
+    with_side_files,
 };
 use crate::runner::{BackupRunner, LogLines, Outcome};
 use crate::{fsutil, offsite};
 
 impl RestoreRunner<'_> {
-    /// Decompresses and checks `backup` into `<backup_root>/.tmp/`, after a
+    /// Decompresses `backup` into `<backup_root>/.tmp/`, checking its
+    /// checksums and size (its `integrity_check` runs during the apply), after a
     /// free-space check there and beside the live database (whose WAL or
     /// journal takes about the database's size while it is rewritten).
     pub(super) fn verify(
@@ -25,7 +27,7 @@ impl RestoreRunner<'_> {
         record: &RestoreRecord,
         backup: &BackupRecord,
         suffix: &str,
-    ) -> Result<VerifiedCopy, StepError> {
+    ) -> Result<DecompressedCopy, StepError> {
         let scratch = self.settings.backup_root.join(".tmp");
         fsutil::create_private_dir(&scratch)
             .map_err(|e| EngineError::io("cannot create the scratch folder", &scratch, e))?;
@@ -45,7 +47,7 @@ impl RestoreRunner<'_> {
             .ok_or_else(|| RestoreError::BackupCorrupt {
                 detail: format!("backup {} has no checksum on record", backup.id),
             })?;
-        match verify_into(&file, &expected, &copy) {
+        match decompress_into(&file, &expected, &copy) {
             Err(
                 local @ (RestoreError::BackupMissing { .. }
                 | RestoreError::ChecksumMismatch { .. }
@@ -68,7 +70,7 @@ impl RestoreRunner<'_> {
         local: RestoreError,
         scratch: &std::path::Path,
         copy: &std::path::Path,
-    ) -> Result<VerifiedCopy, StepError> {
+    ) -> Result<DecompressedCopy, StepError> {
         let fail = |local: RestoreError, offsite| StepError::OffsiteFailed {
             local: Box::new(local),
             offsite: Box::new(offsite),
@@ -111,7 +113,7 @@ impl RestoreRunner<'_> {
                 stored.checksum
             ),
         );
-        Ok(verify_into(fetched.path(), expected, copy)?)
+        Ok(decompress_into(fetched.path(), expected, copy)?)
     }
 
     /// Records and runs the `before_restore` backup through the ordinary
@@ -185,7 +187,7 @@ impl RestoreRunner<'_> {
         let live = self.settings.db_path.as_path();
         let put_back = self
             .verify(record, safety, "-rollback")
-            .and_then(|copy| Ok(apply(copy.path(), live, LOCK_WAIT).map_err(|f| f.error)?))
+            .and_then(|copy| Ok(apply(&copy, live, LOCK_WAIT).map_err(|f| f.error)?))
             .and_then(|_| Ok(check_live(live)?));
         match put_back {
             Ok(()) => {
