@@ -38,6 +38,7 @@ fn routes() -> Vec<(Method, String, Option<Value>, Needs)> {
             Viewer,
         ),
         (get.clone(), "/api/v1/storage".into(), None, Viewer),
+        (get.clone(), "/api/v1/recovery-window".into(), None, Viewer),
         (get.clone(), "/api/v1/schedules".into(), None, Viewer),
         (get.clone(), "/api/v1/reconcile".into(), None, Viewer),
         (get.clone(), "/api/v1/offsite".into(), None, Viewer),

@@ -1,11 +1,13 @@
 #![forbid(unsafe_code)]
 //! The worker: drains the queue with apalis, one job kind per module under
 //! [`jobs`], while the [`sweeper`] makes sure no backup record stays
-//! `in_progress` after its job is gone, and (unless turned off) the
-//! [`scheduler`] enqueues the scheduled jobs.
+//! `in_progress` after its job is gone, (unless turned off) the
+//! [`scheduler`] enqueues the scheduled jobs, and (when replication is on)
+//! the [`replicator`] captures the live database's transactions.
 
 pub mod context;
 pub mod jobs;
+pub mod replicator;
 pub mod scheduler;
 pub mod sweeper;
 
@@ -58,6 +60,7 @@ pub async fn run(
     let ctx = JobContext::open(settings).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweeper = tokio::spawn(sweeper::run(ctx.clone(), stop_rx.clone()));
+    let replicator = tokio::spawn(replicator::run(ctx.clone(), stop_rx.clone()));
     let scheduler = options
         .scheduler
         .then(|| tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone())));
@@ -96,6 +99,8 @@ pub async fn run(
         .await
         .context("the worker stopped with an error")?;
     sweeper.abort();
+    // It stops at the signal, after the segment it is writing.
+    let _ = replicator.await;
     if let Some(scheduler) = scheduler {
         // It stopped at the signal; a slot it was firing completes first.
         let _ = scheduler.await;

@@ -18,6 +18,7 @@ mod notifications;
 mod offsite;
 mod params;
 mod reconcile;
+mod recovery;
 mod restore_request;
 mod restores;
 mod schedules;
@@ -49,6 +50,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
                 .merge(maintenance::router())
                 .merge(notifications::router())
                 .merge(offsite::router())
+                .merge(recovery::router())
                 .merge(restores::router())
                 .merge(schedules::router())
                 .merge(storage::router())

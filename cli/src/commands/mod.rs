@@ -52,7 +52,8 @@ enum Command {
     /// the last backup are refused).
     Delete(delete::Args),
     /// Restore a backup into the live database (with a safety backup first),
-    /// or into a new file with --to.
+    /// or into a new file with --to; or, with --at <time> --to <path>, the
+    /// database as it was at an instant (continuous replication).
     #[command(after_help = EXIT_CODES_HELP)]
     Restore(restore::Args),
     /// Delete the expired daily, weekly and monthly backups.

@@ -4,7 +4,9 @@
 //! runner verifies the backup, takes a safety backup, writes the backup
 //! into the live database and checks it, rolling back on failure.
 //! `restore <id> --to <path>` writes the verified database to a new file
-//! instead and never touches the live one.
+//! instead and never touches the live one. `restore --at <time> --to
+//! <path>` rebuilds the database as it was at that instant from the
+//! replication folder (`<backup_root>/wal/`, issue 18) into a new file.
 
 mod live;
 
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 
 use nexus_shared::catalog::AuditResult;
 use nexus_shared::domain::BackupStatus;
+use nexus_shared::engine::replica::{RestoreAtError, restore_at};
 use nexus_shared::engine::restore::restore_to_path;
 use nexus_shared::fsutil::human_size;
 
@@ -22,7 +25,13 @@ use crate::exit::{self, CliError, FAILURE};
 #[derive(clap::Args)]
 pub struct Args {
     /// A backup id, BKP-YYYYMMDD-HHMMSS-<type>.
-    id: String,
+    #[arg(required_unless_present = "at", conflicts_with = "at")]
+    id: Option<String>,
+    /// Restore the database as it was at this instant (RFC 3339, or
+    /// `YYYY-MM-DD HH:MM:SS` in the configured timezone) from the
+    /// continuous replication; with --to only, for now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
     /// Confirms a restore into the live database (required without --to).
     #[arg(long)]
     yes: bool,
@@ -36,7 +45,16 @@ pub struct Args {
 }
 
 pub async fn run(env: &Env, args: Args) -> Result<(), CliError> {
-    let id = parse_id(&args.id)?;
+    if let Some(at) = &args.at {
+        let Some(dest) = args.to else {
+            return Err(CliError::usage(
+                "Error: --at restores into a new file only, for now: add --to <path> (restoring \
+                 the live database to an instant is not built yet)",
+            ));
+        };
+        return at_instant(env, at, dest).await;
+    }
+    let id = parse_id(args.id.as_deref().unwrap_or_default())?;
     if args.to.is_none() && !args.yes {
         return Err(CliError::usage(format!(
             "Error: restoring {id} replaces the live database {}; repeat with --yes to confirm \
@@ -109,4 +127,78 @@ async fn to_path(
             format!("Error: {}: {e}", e.code()),
         )),
     }
+}
+
+/// `--at <time> --to <path>`.
+async fn at_instant(env: &Env, at: &str, dest: PathBuf) -> Result<(), CliError> {
+    let instant = parse_instant(at, env.settings.tz())?;
+    let wal_root = env.settings.backup_root.join("wal");
+    let target = dest.clone();
+    let outcome =
+        blocking(move || restore_at(&wal_root, instant.timestamp_millis(), &target)).await?;
+    let (result, detail) = match &outcome {
+        Ok(r) => (
+            AuditResult::Success,
+            format!(
+                "as of {} (lineage {}, {} segments) to {}",
+                millis(r.replayed.as_of_ms),
+                r.lineage,
+                r.replayed.segments,
+                r.path.display()
+            ),
+        ),
+        Err(e) => (
+            AuditResult::Failure,
+            format!("{}: {e} (to {})", e.code(), dest.display()),
+        ),
+    };
+    env.catalog
+        .append_audit(
+            &cli_audit("restore.point_in_time", result)
+                .target(instant.to_rfc3339())
+                .detail(detail),
+        )
+        .map_err(anyhow::Error::from)?;
+    match outcome {
+        Ok(r) => {
+            println!(
+                "Restored the database as of {} (asked: {}) to {} ({})",
+                millis(r.replayed.as_of_ms).with_timezone(&env.settings.tz()),
+                instant.with_timezone(&env.settings.tz()),
+                r.path.display(),
+                human_size(r.bytes)
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let code = match e {
+                RestoreAtError::Corrupt(_) => exit::INTEGRITY,
+                _ => FAILURE,
+            };
+            Err(CliError::new(code, format!("Error: {}: {e}", e.code())))
+        }
+    }
+}
+
+fn millis(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// RFC 3339, or a wall-clock time in `tz`.
+fn parse_instant(text: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let local =
+        chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").map_err(|_| {
+            CliError::usage(format!(
+                "Error: --at {text:?}: expected RFC 3339 (2026-12-02T14:31:07+09:00) or \
+                 YYYY-MM-DD HH:MM:SS in {tz}"
+            ))
+        })?;
+    use chrono::TimeZone;
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| CliError::usage(format!("Error: --at {text:?} does not exist in {tz}")))
 }

@@ -16,10 +16,12 @@ pub mod pause;
 pub mod pinned;
 pub mod preflight;
 pub mod reading;
+pub mod replica;
 pub mod restore;
 pub mod segment;
 pub mod sharing;
 pub mod snapshot;
+pub mod tap;
 pub mod verify;
 pub mod wal;
 

@@ -204,6 +204,76 @@ fn snapshot_get(conn: &Connection) -> Taken {
     }
 }
 
+/// Where a held read transaction's snapshot ends in the WAL: the last
+/// frame it sees, the running checksum there, the WAL's salts and the
+/// database's size in pages. Read from the snapshot handle, which SQLite
+/// fills with its wal-index header (the layout documented in
+/// sqlite.org/walformat.html §2.1, in native byte order, salts as in the
+/// WAL file); the caller checks it against the WAL file itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotMark {
+    pub max_frame: u32,
+    pub frame_checksum: (u32, u32),
+    pub salts: (u32, u32),
+    pub pages: u32,
+}
+
+impl SnapshotMark {
+    fn parse(hidden: &[u8; 48]) -> SnapshotMark {
+        let native = |i: usize| u32::from_ne_bytes(hidden[i..i + 4].try_into().expect("4 bytes"));
+        let big = |i: usize| u32::from_be_bytes(hidden[i..i + 4].try_into().expect("4 bytes"));
+        SnapshotMark {
+            max_frame: native(16),
+            pages: native(20),
+            frame_checksum: (native(24), native(28)),
+            salts: (big(32), big(36)),
+        }
+    }
+}
+
+/// What [`hold`] started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// A read transaction pinned in the WAL (never on read-mark 0): while
+    /// it lasts, no checkpoint goes past its mark and no writer starts the
+    /// WAL over.
+    Snapshot(SnapshotMark),
+    /// The WAL has had no frame written since it was made: the read
+    /// transaction reads the database file alone, on read-mark 0, which
+    /// keeps every checkpoint from writing into that file.
+    WalUnwritten,
+}
+
+/// Starts a read transaction on `conn` that holds the WAL in place, and
+/// tells where its snapshot ends. `conn` must not be in a transaction.
+pub fn hold(conn: &Connection) -> rusqlite::Result<Held> {
+    begin(conn)?;
+    let taken = snapshot_get(conn);
+    let held = match taken {
+        Taken::Snapshot(snapshot) => {
+            // SAFETY: `snapshot.0` is a valid, not yet freed snapshot from
+            // `sqlite3_snapshot_get`, whose 48 bytes SQLite filled.
+            let hidden = unsafe { (*snapshot.0).hidden };
+            Ok(Held::Snapshot(SnapshotMark::parse(&hidden)))
+        }
+        Taken::NoneWalUnwritten if in_read_transaction(conn) => Ok(Held::WalUnwritten),
+        Taken::NoneWalUnwritten => Err(error_of(conn, ffi::SQLITE_ERROR)),
+        Taken::Failed(rc) => Err(error_of(conn, rc)),
+    };
+    if held.is_err() {
+        let _ = end(conn);
+    }
+    held
+}
+
+/// Ends what [`hold`] started.
+pub fn release(conn: &Connection) -> rusqlite::Result<()> {
+    if in_read_transaction(conn) {
+        end(conn)?;
+    }
+    Ok(())
+}
+
 /// Whether the bundled SQLite has the compile options this module and the
 /// page stream need (a test checks the build; `PRAGMA compile_options`).
 pub fn compiled_in(conn: &Connection) -> rusqlite::Result<bool> {

@@ -170,8 +170,105 @@ impl WalFile {
         Ok(Some(WalFile { file, header }))
     }
 
+    /// Reads `file` as the generation `header` names, whatever header the
+    /// file now starts with: frames of an earlier generation that a new
+    /// one has not yet overwritten are still there to read.
+    pub fn of_generation(file: File, header: WalHeader) -> WalFile {
+        WalFile { file, header }
+    }
+
     pub fn header(&self) -> &WalHeader {
         &self.header
+    }
+
+    /// Where the valid frames of this generation end, committed or not,
+    /// read on from `from`: a new generation has written up to here.
+    pub fn frames_end(&self, from: Position) -> Result<u64, WalError> {
+        let header = &self.header;
+        let mut frame = vec![0u8; header.frame_bytes() as usize];
+        let (mut offset, mut checksum) = (from.offset, from.checksum);
+        loop {
+            match self.file.read_exact_at(&mut frame, offset) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(offset),
+                Err(e) => return Err(e.into()),
+            }
+            let field =
+                |i: usize| u32::from_be_bytes([frame[i], frame[i + 1], frame[i + 2], frame[i + 3]]);
+            let carried = checksum
+                .over(&frame[..8], header.big_endian)
+                .over(&frame[FRAME_HEADER_BYTES as usize..], header.big_endian);
+            if (field(8), field(12)) != header.salts || carried != Checksum(field(16), field(20)) {
+                return Ok(offset);
+            }
+            checksum = carried;
+            offset += header.frame_bytes();
+        }
+    }
+
+    /// Whether a frame of this generation seems to start at `position`
+    /// (its salts match; the caller reads it whole to know).
+    pub fn frame_at(&self, position: Position) -> Result<bool, WalError> {
+        let mut head = [0u8; FRAME_HEADER_BYTES as usize];
+        match self.file.read_exact_at(&mut head, position.offset) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        let field = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        Ok((field(8), field(12)) == self.header.salts)
+    }
+
+    /// Whether the frame that ends at `position` (a position after a
+    /// commit of this generation, past its header) is still in the file,
+    /// unchanged: the file was not truncated or overwritten up to there.
+    pub fn intact_before(&self, position: Position) -> Result<bool, WalError> {
+        let header = &self.header;
+        if position.offset < HEADER_BYTES + header.frame_bytes() {
+            return Ok(false);
+        }
+        let mut head = [0u8; FRAME_HEADER_BYTES as usize];
+        match self
+            .file
+            .read_exact_at(&mut head, position.offset - header.frame_bytes())
+        {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        let field = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        Ok((field(8), field(12)) == header.salts
+            && Checksum(field(16), field(20)) == position.checksum)
+    }
+
+    /// The place just after frame `frame` (1-based) of this generation,
+    /// if that frame is there, holds and commits a transaction leaving
+    /// `pages` pages with running checksum `checksum`.
+    pub fn commit_at(
+        &self,
+        frame: u32,
+        pages: u32,
+        checksum: Checksum,
+    ) -> Result<Option<Position>, WalError> {
+        let header = &self.header;
+        if frame == 0 {
+            return Ok(Some(header.start()));
+        }
+        let offset = HEADER_BYTES + u64::from(frame - 1) * header.frame_bytes();
+        let mut head = [0u8; FRAME_HEADER_BYTES as usize];
+        match self.file.read_exact_at(&mut head, offset) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let field = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let holds = (field(8), field(12)) == header.salts
+            && field(4) == pages
+            && Checksum(field(16), field(20)) == checksum;
+        Ok(holds.then_some(Position {
+            offset: offset + header.frame_bytes(),
+            checksum,
+        }))
     }
 
     /// The file's length now.

@@ -54,6 +54,34 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub retention: RetentionSettings,
     pub offsite: OffsiteSettings,
+    pub replication: ReplicationSettings,
+}
+
+/// Continuous replication of the live database (issue 18): every
+/// committed transaction captured into segments under
+/// `<backup_root>/wal/`, by the worker that holds the replication lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicationSettings {
+    /// Capture the live database's transactions (it must be in WAL mode;
+    /// the replicator never changes its journal mode).
+    pub enabled: bool,
+    /// How often committed transactions become a segment: the longest a
+    /// commit waits before it is on disk in the backup folder.
+    pub interval_ms: u64,
+    /// Frames captured from one WAL generation after which the replicator
+    /// runs a PASSIVE checkpoint and lets SQLite start the WAL over.
+    pub checkpoint_frames: u64,
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        ReplicationSettings {
+            enabled: false,
+            interval_ms: 1000,
+            checkpoint_frames: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +199,7 @@ impl Default for Settings {
             schedule: ScheduleSettings::default(),
             retention: RetentionSettings::default(),
             offsite: OffsiteSettings::default(),
+            replication: ReplicationSettings::default(),
         }
     }
 }
@@ -394,6 +423,17 @@ impl Settings {
         rule(
             o.timeout_secs >= 1,
             "offsite.timeout_secs",
+            "must be at least 1",
+        )?;
+        let r = &self.replication;
+        rule(
+            (10..=60_000).contains(&r.interval_ms),
+            "replication.interval_ms",
+            "must be 10 to 60000",
+        )?;
+        rule(
+            r.checkpoint_frames >= 1,
+            "replication.checkpoint_frames",
             "must be at least 1",
         )?;
         Ok(())

@@ -1,0 +1,217 @@
+//! The replicator (issue 18): a supervised task of the worker, not a queue
+//! job. It holds the catalog lease [`REPLICATION`] so that only one worker
+//! captures the live database, opens a lineage under
+//! `<backup_root>/wal/<lineage>/` with a base copy, and then, every
+//! `[replication] interval_ms`, writes what the application committed as
+//! the next segment ([`nexus_shared::engine::tap`] says how nothing is
+//! missed). A database not in WAL mode is said so once, and looked at
+//! again every minute; the full backups go on either way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nexus_shared::catalog::{Catalog, LockOutcome};
+use nexus_shared::engine::replica::{self, LineageDir, ReplicaError};
+use nexus_shared::engine::tap::{Step, Tap, TapError};
+use nexus_shared::settings::ReplicationSettings;
+use tokio::sync::watch;
+
+use crate::JobContext;
+
+/// The catalog lock of the one replicator of the live database.
+pub const REPLICATION: &str = "replication";
+/// How long to wait before looking again at a database that is not in WAL
+/// mode, or after a failure.
+const NOT_WAL_PAUSE: Duration = Duration::from_secs(60);
+const FAILURE_PAUSE: Duration = Duration::from_secs(5);
+
+/// Runs the replicator until `stop`, when replication is on.
+pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
+    if !ctx.settings.replication.enabled {
+        return;
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    let replicator = Replicator {
+        catalog: ctx.catalog.clone(),
+        live: ctx.settings.db_path.clone(),
+        wal_root: ctx.settings.backup_root.join("wal"),
+        owner: format!("{}/replicator", ctx.worker_name),
+        ttl: ctx.settings.lease_ttl(),
+        settings: ctx.settings.replication.clone(),
+        stopping: stopping.clone(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("replicator".into())
+        .spawn(move || replicator.run());
+    let thread = match thread {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the replicator");
+            return;
+        }
+    };
+    let _ = stop.wait_for(|s| *s).await;
+    stopping.store(true, Ordering::SeqCst);
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+}
+
+struct Replicator {
+    catalog: Catalog,
+    live: PathBuf,
+    wal_root: PathBuf,
+    owner: String,
+    ttl: Duration,
+    settings: ReplicationSettings,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Replicator {
+    fn run(self) {
+        let mut told_held = false;
+        let mut told_not_wal = false;
+        while !self.stopped() {
+            match self
+                .catalog
+                .acquire_lock(REPLICATION, &self.owner, self.ttl)
+            {
+                Ok(LockOutcome::Acquired) => {}
+                Ok(LockOutcome::HeldBy { owner }) => {
+                    if !told_held {
+                        tracing::info!(holder = %owner, "another worker replicates the database");
+                        told_held = true;
+                    }
+                    self.pause(self.ttl / 2);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the replication lease");
+                    self.pause(FAILURE_PAUSE);
+                    continue;
+                }
+            }
+            told_held = false;
+            let started = database_id(&self.wal_root).and_then(|id| {
+                replica::start(
+                    &self.wal_root,
+                    &self.live,
+                    id,
+                    self.settings.checkpoint_frames,
+                    now_ms(),
+                )
+            });
+            match started {
+                Ok((tap, lineage)) => {
+                    told_not_wal = false;
+                    tracing::info!(live = %self.live.display(), lineage = %lineage.lineage, dir = %lineage.dir.display(), "replicating the database: base written");
+                    if let Err(e) = self.follow(tap, &lineage) {
+                        tracing::error!(error = %e, lineage = %lineage.lineage, "replication stopped; a new lineage starts");
+                        self.pause(FAILURE_PAUSE);
+                    }
+                }
+                Err(ReplicaError::Tap(TapError::NotWal(mode))) => {
+                    if !told_not_wal {
+                        tracing::warn!(live = %self.live.display(), journal_mode = %mode, "the database is not in WAL mode: continuous replication is off for it (its journal mode is left as it is); full backups go on");
+                        told_not_wal = true;
+                    }
+                    self.release();
+                    self.pause(NOT_WAL_PAUSE);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start replicating the database");
+                    self.release();
+                    self.pause(FAILURE_PAUSE);
+                }
+            }
+        }
+        self.release();
+    }
+
+    /// Writes the lineage's segments until stopped, the lease is lost or
+    /// something fails.
+    fn follow(&self, mut tap: Tap, lineage: &LineageDir) -> Result<(), ReplicaError> {
+        let interval = Duration::from_millis(self.settings.interval_ms);
+        let mut renewed = Instant::now();
+        while !self.stopped() {
+            if renewed.elapsed() > self.ttl / 3 {
+                match self.catalog.renew_lock(REPLICATION, &self.owner, self.ttl) {
+                    Ok(true) => renewed = Instant::now(),
+                    Ok(false) => {
+                        tracing::warn!("the replication lease was lost: stopping");
+                        return Ok(());
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot renew the replication lease"),
+                }
+            }
+            let started = Instant::now();
+            let checked_ms = now_ms();
+            if let Step::Segments(segments) = tap.step(checked_ms)? {
+                for segment in &segments {
+                    let path = lineage.write_segment(segment)?;
+                    tracing::debug!(sequence = segment.header.sequence, pages = segment.pages.len(), path = %path.display(), "segment written");
+                }
+            }
+            let status = replica::Status {
+                lineage: lineage.lineage.to_string(),
+                checked_ms,
+                sequence: tap.state().sequence,
+            };
+            if let Err(e) = replica::write_status(&self.wal_root, &status) {
+                tracing::warn!(error = %e, "cannot write the replication status");
+            }
+            self.pause(interval.saturating_sub(started.elapsed()));
+        }
+        Ok(())
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps up to `how_long`, waking early when stopped.
+    fn pause(&self, how_long: Duration) {
+        let until = Instant::now() + how_long;
+        while !self.stopped() && Instant::now() < until {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+
+    fn release(&self) {
+        if let Err(e) = self.catalog.release_lock(REPLICATION, &self.owner) {
+            tracing::debug!(error = %e, "cannot release the replication lease; it expires by itself");
+        }
+    }
+}
+
+/// The live database's id in its segments: made once, kept in
+/// `<wal_root>/database-id`.
+fn database_id(wal_root: &Path) -> Result<ulid::Ulid, ReplicaError> {
+    let path = wal_root.join("database-id");
+    let io = |source| ReplicaError::Io {
+        context: "cannot keep the database id in",
+        path: path.clone(),
+        source,
+    };
+    nexus_shared::fsutil::create_private_dir(wal_root).map_err(io)?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| ReplicaError::Broken {
+            dir: wal_root.to_path_buf(),
+            detail: format!("{} is not a ULID", path.display()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = ulid::Ulid::generate();
+            let temp = wal_root.join(".database-id.tmp");
+            std::fs::write(&temp, format!("{id}\n"))
+                .and_then(|()| std::fs::rename(&temp, &path))
+                .and_then(|()| nexus_shared::fsutil::sync_dir(wal_root))
+                .map_err(io)?;
+            Ok(id)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
