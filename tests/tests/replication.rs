@@ -296,3 +296,71 @@ fn the_cli_restores_the_database_as_it_was_between_two_bursts_of_writes() {
     assert_eq!(code, 5, "{stderr}");
     assert!(stderr.contains("outside_recovery_window"), "{stderr}");
 }
+
+#[test]
+fn a_restore_of_the_live_database_while_replicating_succeeds_and_the_chain_follows_it() {
+    let app = replicating_app();
+    let token = app.admin_token();
+    eventually(
+        "the replicator's base",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || {
+            lineages(&app)
+                .pop()
+                .ok_or_else(|| "no lineage yet".to_owned())
+        },
+    );
+    let (_, accepted) = app.post_backup(&token, &serde_json::json!({"type": "manual"}));
+    let id = accepted["backup_id"].as_str().unwrap().to_owned();
+    let done = app.wait_until_terminal(&token, &id, Duration::from_secs(60));
+    assert_eq!(done["status"], "success", "{done}");
+    let rows_in_backup = nexus_e2e::count_rows(&app.db_path, "incidents");
+    assert_eq!(writer(&app, "1")["errors"], 0);
+
+    let response = app
+        .client()
+        .post(app.url(&format!("/api/v1/backups/{id}/restore")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "confirm": id }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().unwrap();
+    let restore_id = accepted["restore_id"].as_str().unwrap().to_owned();
+    let restored = app.eventually(
+        "the restore to finish",
+        Duration::from_secs(120),
+        Duration::from_millis(100),
+        || {
+            let (_, body) = app.get_json(&token, &format!("/api/v1/restores/{restore_id}"));
+            if body["status"] != "in_progress" {
+                Ok(body)
+            } else {
+                Err(body.to_string())
+            }
+        },
+    );
+
+    assert_eq!(restored["status"], "success", "{restored}");
+    assert_eq!(
+        nexus_e2e::count_rows(&app.db_path, "incidents"),
+        rows_in_backup
+    );
+    let live = pages_of(&app.db_path);
+    let mut attempt = 0;
+    app.eventually(
+        "the newest lineage to hold the restored database",
+        Duration::from_secs(20),
+        Duration::from_millis(250),
+        || {
+            attempt += 1;
+            let lineage = lineages(&app).pop().ok_or("no lineage")?;
+            let dest = app.dir.path().join(format!("after-restore-{attempt}.db"));
+            replica::replay(&lineage, None, &dest).map_err(|e| e.to_string())?;
+            (pages_of(&dest) == live)
+                .then_some(())
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    );
+}

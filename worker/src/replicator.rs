@@ -105,9 +105,17 @@ impl Replicator {
                 Ok((tap, lineage)) => {
                     told_not_wal = false;
                     tracing::info!(live = %self.live.display(), lineage = %lineage.lineage, dir = %lineage.dir.display(), "replicating the database: base written");
-                    if let Err(e) = self.follow(tap, &lineage) {
-                        tracing::error!(error = %e, lineage = %lineage.lineage, "replication stopped; a new lineage starts");
-                        self.pause(FAILURE_PAUSE);
+                    match self.follow(tap, &lineage) {
+                        Ok(()) => {}
+                        // A restore, a VACUUM: a base holds it better than
+                        // a segment in memory.
+                        Err(ReplicaError::Tap(e @ TapError::Oversized { .. })) => {
+                            tracing::info!(lineage = %lineage.lineage, "{e}");
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, lineage = %lineage.lineage, "replication stopped; a new lineage starts");
+                            self.pause(FAILURE_PAUSE);
+                        }
                     }
                 }
                 Err(ReplicaError::Tap(TapError::NotWal(mode))) => {

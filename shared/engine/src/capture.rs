@@ -35,6 +35,10 @@ pub enum Capture {
     /// gone into the database without passing here. The state is left as
     /// it was: the caller repairs the chain from the database itself.
     Broken(String),
+    /// More distinct pages than the caller allows one segment in memory
+    /// (a restore, a VACUUM): the state is left as it was, and the caller
+    /// starts a new lineage, whose base it streams.
+    Oversized { pages: usize },
 }
 
 impl CaptureState {
@@ -62,6 +66,17 @@ impl CaptureState {
     /// takes the last version of each page its transactions wrote, none
     /// past the database's new size; `now_ms` stamps its capture.
     pub fn capture(&mut self, wal: &WalFile, now_ms: i64) -> Result<Capture, WalError> {
+        self.capture_bounded(wal, now_ms, usize::MAX)
+    }
+
+    /// [`CaptureState::capture`], refusing a segment of more than
+    /// `max_pages` pages.
+    pub fn capture_bounded(
+        &mut self,
+        wal: &WalFile,
+        now_ms: i64,
+        max_pages: usize,
+    ) -> Result<Capture, WalError> {
         let header = wal.header();
         if header.salts != self.wal_salts || header.checkpoint_seq != self.wal_checkpoint_seq {
             return Ok(Capture::Broken(format!(
@@ -83,7 +98,11 @@ impl CaptureState {
         for frame in transactions.iter().flat_map(|t| &t.pages) {
             latest.insert(frame.pgno, *frame);
         }
-        let mut pages = Vec::with_capacity(latest.len());
+        let kept = latest.range(..=last.commit_size).count();
+        if kept > max_pages {
+            return Ok(Capture::Oversized { pages: kept });
+        }
+        let mut pages = Vec::with_capacity(kept);
         for (pgno, frame) in latest.range(..=last.commit_size) {
             pages.push((*pgno, wal.page(frame)?));
         }

@@ -38,6 +38,8 @@ use crate::wal::{Checksum, Position, WalError, WalFile, WalHeader};
 
 /// Attempts at a hold whose mark agrees with the WAL file.
 const HOLD_ATTEMPTS: u32 = 50;
+/// The most one segment holds in memory, in bytes of pages.
+pub const MAX_SEGMENT_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TapError {
@@ -55,6 +57,11 @@ pub enum TapError {
     Io(#[from] io::Error),
     #[error("the WAL kept changing under every attempt to hold it")]
     Unsettled,
+    #[error(
+        "{pages} pages changed at once, more than one segment holds ({max_pages}): a new lineage \
+         starts from a new base"
+    )]
+    Oversized { pages: usize, max_pages: usize },
 }
 
 fn sqlite(context: &'static str) -> impl Fn(rusqlite::Error) -> TapError {
@@ -101,6 +108,8 @@ pub struct Tap {
     state: CaptureState,
     /// Frames in the WAL from which a step checkpoints.
     checkpoint_frames: u64,
+    /// Bytes of pages one segment may hold.
+    max_segment_bytes: usize,
     counts: Counts,
 }
 
@@ -159,6 +168,7 @@ impl Tap {
                 hashes: PageHashes::default(),
             },
             checkpoint_frames,
+            max_segment_bytes: MAX_SEGMENT_BYTES,
             counts: Counts::default(),
         };
         let mark = tap.hold()?;
@@ -188,6 +198,26 @@ impl Tap {
 
     pub fn live(&self) -> &Path {
         &self.live
+    }
+
+    /// Bounds the bytes of pages one segment holds (default
+    /// [`MAX_SEGMENT_BYTES`]); a step over it fails with
+    /// [`TapError::Oversized`] and the caller starts a new lineage.
+    pub fn with_segment_limit(mut self, bytes: usize) -> Tap {
+        self.max_segment_bytes = bytes;
+        self
+    }
+
+    fn max_pages(&self) -> usize {
+        let page = self.header.map_or(4096, |h| h.page_size as usize);
+        (self.max_segment_bytes / page).max(1)
+    }
+
+    fn oversized(&self, pages: usize) -> TapError {
+        TapError::Oversized {
+            pages,
+            max_pages: self.max_pages(),
+        }
     }
 
     /// Captures what was committed since the last step, checkpointing
@@ -238,9 +268,10 @@ impl Tap {
             },
         };
         let wal = WalFile::of_generation(file, header);
-        match self.state.capture(&wal, now_ms)? {
+        match self.state.capture_bounded(&wal, now_ms, self.max_pages())? {
             Capture::Nothing => Ok(Vec::new()),
             Capture::Segment(segment) => Ok(vec![segment]),
+            Capture::Oversized { pages } => Err(self.oversized(pages)),
             Capture::Broken(why) => {
                 // Cannot happen while held; if it does, the database tells.
                 tracing::warn!(%why, "the WAL changed while held: repairing the chain");
@@ -291,7 +322,12 @@ impl Tap {
             let from = self.state.position;
             let new_gen = WalFile::of_generation(file.try_clone()?, new);
             let old_gen = WalFile::of_generation(file, old);
-            let tail = self.state.capture(&old_gen, now_ms)?;
+            let tail = self
+                .state
+                .capture_bounded(&old_gen, now_ms, self.max_pages())?;
+            if let Capture::Oversized { pages } = tail {
+                return Err(self.oversized(pages));
+            }
             // Checked after the tail was read: the new generation only
             // grows, and writes a slot only after every slot before it; the
             // old frame just before the position, still there, shows that
@@ -326,12 +362,22 @@ impl Tap {
         self.counts.repairs += 1;
         let mut changed = Vec::new();
         let mut hashes = self.state.hashes.clone();
-        let page_size = self.each_page(mark.pages, &mut |pgno, data| {
+        let max_pages = self.max_pages();
+        let mut oversized = false;
+        let read = self.each_page(mark.pages, &mut |pgno, data| {
             if !hashes.unchanged(pgno, data) {
+                if changed.len() == max_pages {
+                    oversized = true;
+                    return Err(io::Error::other("the repair segment is over its limit"));
+                }
                 changed.push((pgno, data.to_vec()));
             }
             Ok(())
-        })?;
+        });
+        if oversized {
+            return Err(self.oversized(max_pages + 1));
+        }
+        let page_size = read?;
         let before = self.state.hashes.checksum();
         hashes.apply(
             changed.iter().map(|(n, p)| (*n, p.as_slice())),

@@ -329,3 +329,22 @@ fn a_database_not_in_wal_mode_is_refused_and_left_as_it_is() {
         .unwrap();
     assert_eq!(mode, "delete");
 }
+
+#[test]
+fn a_transaction_larger_than_a_segment_may_hold_stops_the_lineage_instead_of_filling_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("itsm.db");
+    let app = live_database(&live);
+    let (tap, _) = letting_go_tap(&live);
+    let mut tap = tap.with_segment_limit(16 * 4096);
+    commit(&app, 5);
+    assert!(matches!(tap.step(0).unwrap(), Step::Segments(_)));
+
+    commit(&app, 2_000);
+    let err = tap.step(1).unwrap_err();
+
+    assert!(
+        matches!(err, TapError::Oversized { pages, max_pages: 16 } if pages > 16),
+        "{err}"
+    );
+}
