@@ -115,6 +115,24 @@ fn every_commit_of_another_process_is_captured_and_the_lineage_rebuilds_the_data
         window["lag_ms"].as_i64().unwrap() < 3_000,
         "the replicator keeps the chain current while idle: {window}"
     );
+    let metrics = app
+        .client()
+        .get(app.url("/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for family in [
+        "nexus_replication_lag_seconds",
+        "nexus_replication_segments",
+        "nexus_replication_bytes",
+    ] {
+        assert!(
+            metrics.contains(&format!("\n{family} ")),
+            "{family} missing:\n{metrics}"
+        );
+    }
     let time =
         |key: &str| chrono::DateTime::parse_from_rfc3339(window[key].as_str().unwrap()).unwrap();
     assert!(time("earliest") <= time("latest"), "{window}");

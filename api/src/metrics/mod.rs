@@ -34,6 +34,19 @@ pub struct Scrape {
     pub workers_alive: u64,
     /// Used share (0–1) of the backup filesystem; `None` when it could not be read.
     pub storage_used_ratio: Option<f64>,
+    /// Continuous replication's recovery window, when there is one.
+    pub replication: Option<Replication>,
+}
+
+/// What the replication folder says at scrape time.
+#[derive(Debug, Clone, Copy)]
+pub struct Replication {
+    /// How far the newest instant it can restore to is behind now.
+    pub lag_seconds: f64,
+    /// Segments of the newest lineage.
+    pub segments: u64,
+    /// Bytes of bases and segments.
+    pub bytes: u64,
 }
 
 /// The scrape in the Prometheus text format.
@@ -203,6 +216,27 @@ impl Collector for Scrape {
             "1 while the disk check keeps automatic backups paused (critical level)",
             &[(Labels::new(), i64::from(f.disk.automatic_paused))],
         )?;
+
+        if let Some(r) = self.replication {
+            gauges(
+                &mut out,
+                "nexus_replication_lag_seconds",
+                "How far the newest instant continuous replication can restore to is behind now",
+                &[(Labels::new(), r.lag_seconds)],
+            )?;
+            gauges(
+                &mut out,
+                "nexus_replication_segments",
+                "Segments of the newest replication lineage",
+                &[(Labels::new(), r.segments)],
+            )?;
+            gauges(
+                &mut out,
+                "nexus_replication_bytes",
+                "Bytes of the replication folder (bases and segments)",
+                &[(Labels::new(), r.bytes)],
+            )?;
+        }
 
         let offsite: Vec<(Labels, u64)> = f
             .offsite

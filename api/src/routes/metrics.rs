@@ -12,8 +12,10 @@ use utoipa_axum::routes;
 use super::storage::backup_filesystem_usage;
 use crate::auth::MetricsReader;
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{CONTENT_TYPE, Scrape, render};
+use crate::metrics::{CONTENT_TYPE, Replication, Scrape, render};
 use crate::state::AppState;
+use nexus_shared::blocking::blocking;
+use nexus_shared::engine::replica;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
@@ -53,11 +55,25 @@ async fn metrics(
             None
         }
     };
+    let wal_root = state.settings.backup_root.join("wal");
+    let replication = match blocking(move || replica::window(&wal_root)).await? {
+        Ok(window) => window.map(|w| Replication {
+            lag_seconds: (chrono::Utc::now().timestamp_millis() - w.latest_ms).max(0) as f64
+                / 1000.0,
+            segments: w.segments,
+            bytes: w.bytes,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot read the replication folder");
+            None
+        }
+    };
     let text = render(Scrape {
         figures,
         jobs,
         workers_alive,
         storage_used_ratio,
+        replication,
     });
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text))
 }
