@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nexus_shared::catalog::{Catalog, LockOutcome};
 use nexus_shared::engine::replica::{self, LineageDir, ReplicaError};
-use nexus_shared::engine::tap::{Step, Tap, TapError};
+use nexus_shared::engine::tap::{Look, Step, Tap, TapError};
 use nexus_shared::settings::ReplicationSettings;
 use tokio::sync::watch;
 
@@ -26,6 +26,10 @@ pub const REPLICATION: &str = "replication";
 /// mode, or after a failure.
 const NOT_WAL_PAUSE: Duration = Duration::from_secs(60);
 const FAILURE_PAUSE: Duration = Duration::from_secs(5);
+/// How often the WAL is looked at while the tap holds nothing…
+const UNHELD_POLL: Duration = Duration::from_millis(5);
+/// …and checkpointed again.
+const NUDGE_EVERY: Duration = Duration::from_millis(20);
 
 /// Runs the replicator until `stop`, when replication is on.
 pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
@@ -92,20 +96,45 @@ impl Replicator {
                 }
             }
             told_held = false;
-            let started = database_id(&self.wal_root).and_then(|id| {
-                replica::start(
-                    &self.wal_root,
-                    &self.live,
-                    id,
-                    self.settings.checkpoint_frames,
-                    now_ms(),
-                )
-            });
+            let resumed = replica::resume(&self.wal_root, &self.live, self.settings.checkpoint_frames)
+                .inspect(|r| {
+                    if let Some((_, lineage)) = r {
+                        tracing::info!(live = %self.live.display(), lineage = %lineage.lineage, "replicating the database: going on with the lineage it stopped in");
+                    }
+                })
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot go on with the last lineage: starting a new one");
+                    None
+                });
+            let started = match resumed {
+                Some(resumed) => Ok(resumed),
+                None => database_id(&self.wal_root).and_then(|id| {
+                    let started = replica::start(
+                        &self.wal_root,
+                        &self.live,
+                        id,
+                        self.settings.checkpoint_frames,
+                        now_ms(),
+                    )?;
+                    tracing::info!(live = %self.live.display(), lineage = %started.1.lineage, dir = %started.1.dir.display(), "replicating the database: base written");
+                    Ok(started)
+                }),
+            };
             match started {
-                Ok((tap, lineage)) => {
+                Ok((mut tap, lineage)) => {
                     told_not_wal = false;
-                    tracing::info!(live = %self.live.display(), lineage = %lineage.lineage, dir = %lineage.dir.display(), "replicating the database: base written");
-                    match self.follow(tap, &lineage) {
+                    let followed = self.follow(&mut tap, &lineage);
+                    if self.stopped() && followed.is_ok() {
+                        match lineage.save(&tap) {
+                            Ok(()) => {
+                                tracing::info!(lineage = %lineage.lineage, "replication stopped; its state is kept for the next start")
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot keep the replication state: the next start writes a new base")
+                            }
+                        }
+                    }
+                    match followed {
                         Ok(()) => {}
                         // A restore, a VACUUM: a base holds it better than
                         // a segment in memory.
@@ -138,7 +167,7 @@ impl Replicator {
 
     /// Writes the lineage's segments until stopped, the lease is lost or
     /// something fails.
-    fn follow(&self, mut tap: Tap, lineage: &LineageDir) -> Result<(), ReplicaError> {
+    fn follow(&self, tap: &mut Tap, lineage: &LineageDir) -> Result<(), ReplicaError> {
         let interval = Duration::from_millis(self.settings.interval_ms);
         let mut renewed = Instant::now();
         while !self.stopped() {
@@ -168,7 +197,24 @@ impl Replicator {
             if let Err(e) = replica::write_status(&self.wal_root, &status) {
                 tracing::warn!(error = %e, "cannot write the replication status");
             }
-            self.pause(interval.saturating_sub(started.elapsed()));
+            // While the tap holds nothing the WAL may start over at any
+            // commit: look often, so the old generation's last frames are
+            // still in the file when the tap comes back to read them, and
+            // checkpoint now and then, so that it can start over at all.
+            let mut nudged = Instant::now();
+            while !tap.holding() && !self.stopped() && started.elapsed() < interval {
+                if tap.look()? == Look::NewGeneration {
+                    break;
+                }
+                if nudged.elapsed() >= NUDGE_EVERY {
+                    tap.nudge()?;
+                    nudged = Instant::now();
+                }
+                std::thread::sleep(UNHELD_POLL);
+            }
+            if tap.holding() {
+                self.pause(interval.saturating_sub(started.elapsed()));
+            }
         }
         Ok(())
     }

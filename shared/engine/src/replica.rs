@@ -22,13 +22,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::compress::{self, CompressOptions, Input};
 use crate::segment::{self, PageHashes, Segment, SegmentError};
-use crate::tap::{Tap, TapError};
+use crate::tap::{Saved, Tap, TapError};
 use crate::{EngineError, fsutil};
 
 pub const BASE_FILE: &str = "base.db.gz";
 pub const BASE_RECORD: &str = "base.json";
 /// `<wal_root>/status.json`: the replicator's last step.
 pub const STATUS_FILE: &str = "status.json";
+/// `<lineage>/tap-state.bin`: a stopped replicator's state, to go on from.
+pub const TAP_STATE: &str = "tap-state.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -82,6 +84,55 @@ impl LineageDir {
     pub fn write_segment(&self, segment: &Segment) -> Result<PathBuf, ReplicaError> {
         Ok(segment::write(&self.dir, segment)?)
     }
+
+    /// Keeps a stopping tap's state for the next start ([`resume`]).
+    pub fn save(&self, tap: &Tap) -> Result<(), ReplicaError> {
+        let path = self.dir.join(TAP_STATE);
+        tap.save()
+            .write(&path)
+            .map_err(io_error("cannot write", &path))
+    }
+}
+
+/// Goes on with the newest lineage under `wal_root` when its replicator
+/// stopped cleanly and left its state, which must match the lineage's last
+/// segment (or base); the state file is used once. `None`: start anew.
+pub fn resume(
+    wal_root: &Path,
+    live: &Path,
+    checkpoint_frames: u64,
+) -> Result<Option<(Tap, LineageDir)>, ReplicaError> {
+    let Some(newest) = lineages(wal_root)?.pop() else {
+        return Ok(None);
+    };
+    let path = newest.dir.join(TAP_STATE);
+    let Some(saved) = Saved::read(&path) else {
+        return Ok(None);
+    };
+    std::fs::remove_file(&path).map_err(io_error("cannot remove", &path))?;
+    let (sequence, head) = match segment_files(&newest.dir)?.last() {
+        Some(last) => {
+            let h = segment::read(last)?.header;
+            (h.sequence, h.after.to_string())
+        }
+        None => (0, newest.base.checksum.clone()),
+    };
+    let state = &saved.state;
+    if state.lineage.to_string() != newest.base.lineage
+        || state.sequence != sequence
+        || state.hashes.checksum().to_string() != head
+    {
+        tracing::warn!(lineage = %newest.base.lineage, "the saved replication state does not match the lineage's last segment: starting a new lineage");
+        return Ok(None);
+    }
+    let lineage = LineageDir {
+        dir: newest.dir,
+        lineage: state.lineage,
+    };
+    Ok(Some((
+        Tap::resume(live, saved, checkpoint_frames)?,
+        lineage,
+    )))
 }
 
 /// Opens a tap on `live` and writes its base as a new lineage under

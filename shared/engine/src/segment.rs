@@ -96,6 +96,23 @@ impl PageHashes {
         self.checksum
     }
 
+    /// Every page's number and hash, ascending.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, &[u8; 32])> {
+        self.hashes.iter().map(|(n, h)| (*n, h))
+    }
+
+    /// The hashes [`PageHashes::entries`] gave, and their checksum.
+    pub fn from_entries(entries: impl IntoIterator<Item = (u32, [u8; 32])>) -> PageHashes {
+        let mut hashes = PageHashes::default();
+        for (pgno, hash) in entries {
+            if let Some(old) = hashes.hashes.insert(pgno, hash) {
+                hashes.checksum.toggle(&old);
+            }
+            hashes.checksum.toggle(&hash);
+        }
+        hashes
+    }
+
     /// Pages in the database.
     pub fn page_count(&self) -> u32 {
         self.hashes.keys().next_back().copied().unwrap_or(0)

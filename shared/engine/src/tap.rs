@@ -11,13 +11,15 @@
 //!   `sqlite3_snapshot_get` so it is never on read-mark 0. While it lasts,
 //!   no checkpoint copies frames past its mark and no writer starts the WAL
 //!   over: every frame stays in the WAL file until captured;
-//! - a WAL that is never started over grows without end, so once every
-//!   frame is captured and a PASSIVE checkpoint has copied them all into
-//!   the database file, the tap lets go. The application's next writer may
-//!   then start the WAL over (a new generation: new salts). When the tap
-//!   next holds and finds a new generation, it reads what the old one
-//!   committed after its position from the file, where the old frames stay
-//!   until the new generation's frames reach them, and goes on;
+//! - a WAL that is never started over grows without end, so once
+//!   `checkpoint_frames` frames of a generation are captured, the tap lets
+//!   go and runs a PASSIVE checkpoint, which then copies every frame into
+//!   the database file. The application's next writer may start the WAL
+//!   over (a new generation: new salts). When the tap next holds (its
+//!   caller looks every few milliseconds while it does not) and finds a new
+//!   generation, it reads what the old one committed after its position
+//!   from the file, where the old frames stay until the new generation's
+//!   frames reach them, and goes on;
 //! - when that cannot be shown (the new generation has reached the old
 //!   position, more than one start-over, a truncated WAL, a tap started
 //!   afresh on a state from before), the tap reads every page of the
@@ -75,6 +77,16 @@ pub enum Step {
     Nothing,
     /// The next segments of the chain, in order.
     Segments(Vec<Segment>),
+}
+
+/// What [`Tap::look`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    Unchanged,
+    /// Frames after the last capture, in the same generation.
+    Appended,
+    /// The WAL was started over (or truncated) since.
+    NewGeneration,
 }
 
 /// Counters of what the tap did, for the log and the tests.
@@ -137,18 +149,7 @@ impl Tap {
         checkpoint_frames: u64,
         page: &mut dyn FnMut(u32, &[u8]) -> io::Result<()>,
     ) -> Result<(Tap, Base), TapError> {
-        let open = || open_live(live);
-        let holders = [open()?, open()?];
-        let journal_mode: String = holders[0]
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .map_err(sqlite("cannot read the journal mode"))?;
-        if !journal_mode.eq_ignore_ascii_case("wal") {
-            return Err(TapError::NotWal(journal_mode));
-        }
-        let checkpointer = open()?;
-        checkpointer
-            .busy_timeout(std::time::Duration::ZERO)
-            .map_err(sqlite("cannot configure the checkpoint connection"))?;
+        let (holders, checkpointer) = connections(live)?;
         let mut wal_path = live.as_os_str().to_owned();
         wal_path.push("-wal");
         let mut tap = Tap {
@@ -186,6 +187,36 @@ impl Tap {
                 hashes,
             },
         ))
+    }
+
+    /// Opens a tap that goes on from what a stopped one saved
+    /// ([`Tap::save`]): it holds nothing yet, so its first step finds out,
+    /// as after any let-go, what the WAL committed meanwhile (or repairs
+    /// from the database when that cannot be shown).
+    pub fn resume(live: &Path, saved: Saved, checkpoint_frames: u64) -> Result<Tap, TapError> {
+        let (holders, checkpointer) = connections(live)?;
+        let mut wal_path = live.as_os_str().to_owned();
+        wal_path.push("-wal");
+        Ok(Tap {
+            live: live.to_path_buf(),
+            wal_path: PathBuf::from(wal_path),
+            holders,
+            holding: None,
+            checkpointer,
+            header: saved.header,
+            state: saved.state,
+            checkpoint_frames,
+            max_segment_bytes: MAX_SEGMENT_BYTES,
+            counts: Counts::default(),
+        })
+    }
+
+    /// What [`Tap::resume`] needs to go on after this tap stops.
+    pub fn save(&self) -> Saved {
+        Saved {
+            state: self.state.clone(),
+            header: self.header,
+        }
     }
 
     pub fn state(&self) -> &CaptureState {
@@ -239,7 +270,7 @@ impl Tap {
         self.hold()?;
         segments.extend(self.capture(now_ms)?);
         if self.captured_frames() >= self.checkpoint_frames {
-            self.checkpoint(&mut segments, now_ms)?;
+            self.checkpoint()?;
         }
         Ok(if segments.is_empty() {
             Step::Nothing
@@ -281,32 +312,35 @@ impl Tap {
         }
     }
 
-    /// PASSIVE checkpoint; when it copied every frame and every frame is
-    /// captured, lets go so that the WAL can start over.
-    fn checkpoint(&mut self, segments: &mut Vec<Segment>, now_ms: i64) -> Result<(), TapError> {
-        let (busy, log, done): (i64, i64, i64) = self
-            .checkpointer
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(sqlite("cannot checkpoint the WAL"))?;
-        self.counts.checkpoints += 1;
-        segments.extend(self.capture(now_ms)?);
-        let end = self.header.map_or(0, |h| {
-            h.start().offset + u64::try_from(log).unwrap_or(0) * (24 + u64::from(h.page_size))
-        });
+    /// Lets go of the WAL, then runs a PASSIVE checkpoint: with nobody
+    /// holding it, the checkpoint copies every frame the application's own
+    /// readers allow into the database file, and the application's next
+    /// writer may start the WAL over, which keeps the WAL small. Frames
+    /// committed after the last capture stay in the old generation's file
+    /// until the new generation's frames reach them: the next step reads
+    /// them there ([`Tap::follow`]), or repairs from the database.
+    fn checkpoint(&mut self) -> Result<(), TapError> {
         // Only with a frame captured in this generation: the old frame
         // before the position is what shows, later, that the WAL was
         // started over and not truncated under what was not yet read.
-        if busy == 0
-            && log == done
-            && self.state.position.offset >= end
-            && self.captured_frames() > 0
-        {
-            self.let_go()?;
-            self.counts.releases += 1;
+        if self.captured_frames() == 0 {
+            return Ok(());
         }
+        self.let_go()?;
+        self.counts.releases += 1;
+        self.checkpointer
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(sqlite("cannot checkpoint the WAL"))?;
+        self.counts.checkpoints += 1;
         Ok(())
+    }
+
+    /// Whether the tap holds the WAL now. While it does not, the caller
+    /// should [`Tap::look`] often (every few milliseconds) and step at once
+    /// on a new generation: the sooner it is seen, the more of the old one
+    /// is left to read. Frames merely appended are safe until then.
+    pub fn holding(&self) -> bool {
+        self.holding.is_some()
     }
 
     /// A new generation of the WAL since the state's: reads what the old
@@ -498,20 +532,37 @@ impl Tap {
         Ok(())
     }
 
-    /// Whether the WAL file has a frame past the state's position, or a
-    /// header other than the state's (a few small reads).
     fn wal_changed(&self) -> Result<bool, TapError> {
+        Ok(self.look()? != Look::Unchanged)
+    }
+
+    /// What the WAL file shows since the last step (a few small reads).
+    pub fn look(&self) -> Result<Look, TapError> {
         let wal = match self.wal_file()? {
             Some(file) => WalFile::open(file)?,
             None => None,
         };
         if !self.same_generation(wal.as_ref().map(WalFile::header)) {
-            return Ok(true);
+            return Ok(Look::NewGeneration);
         }
         match wal {
-            Some(wal) => Ok(wal.frame_at(self.state.position)?),
-            None => Ok(false),
+            Some(wal) if wal.frame_at(self.state.position)? => Ok(Look::Appended),
+            _ => Ok(Look::Unchanged),
         }
+    }
+
+    /// While the tap holds nothing: a PASSIVE checkpoint, so that the
+    /// frames committed since it let go are copied too and the next writer
+    /// can start the WAL over (under a steady stream of commits a single
+    /// checkpoint is always a few frames short).
+    pub fn nudge(&mut self) -> Result<(), TapError> {
+        if self.holding.is_none() {
+            self.checkpointer
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(sqlite("cannot checkpoint the WAL"))?;
+            self.counts.checkpoints += 1;
+        }
+        Ok(())
     }
 
     /// Frames of the current generation captured so far.
@@ -565,6 +616,24 @@ impl Tap {
     }
 }
 
+/// The two holders and the checkpoint connection, once the database is
+/// known to be in WAL mode.
+fn connections(live: &Path) -> Result<([Connection; 2], Connection), TapError> {
+    let open = || open_live(live);
+    let holders = [open()?, open()?];
+    let journal_mode: String = holders[0]
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(sqlite("cannot read the journal mode"))?;
+    if !journal_mode.eq_ignore_ascii_case("wal") {
+        return Err(TapError::NotWal(journal_mode));
+    }
+    let checkpointer = open()?;
+    checkpointer
+        .busy_timeout(std::time::Duration::ZERO)
+        .map_err(sqlite("cannot configure the checkpoint connection"))?;
+    Ok((holders, checkpointer))
+}
+
 fn open_live(live: &Path) -> Result<Connection, TapError> {
     let conn = Connection::open_with_flags(
         live,
@@ -587,6 +656,9 @@ fn database_pages(conn: &Connection) -> Result<u32, TapError> {
         .map_err(sqlite("cannot read the page count"))?;
     Ok(u32::try_from(pages).unwrap_or(0))
 }
+
+mod saved;
+pub use saved::Saved;
 
 #[cfg(test)]
 mod tests;

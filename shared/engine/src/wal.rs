@@ -110,6 +110,25 @@ impl WalHeader {
         })
     }
 
+    /// The 32 bytes this header was parsed from.
+    pub fn to_bytes(&self) -> [u8; HEADER_BYTES as usize] {
+        let mut bytes = [0u8; HEADER_BYTES as usize];
+        let fields = [
+            MAGIC | u32::from(self.big_endian),
+            VERSION,
+            self.page_size,
+            self.checkpoint_seq,
+            self.salts.0,
+            self.salts.1,
+            self.checksum.0,
+            self.checksum.1,
+        ];
+        for (i, field) in fields.iter().enumerate() {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&field.to_be_bytes());
+        }
+        bytes
+    }
+
     /// Where the first frame starts, with the checksum it carries on from.
     pub fn start(&self) -> Position {
         Position {
