@@ -117,6 +117,8 @@ pub struct Tap {
     /// The generation the state reads; `None` while the WAL file is empty
     /// (truncated, or not begun).
     header: Option<WalHeader>,
+    /// With no header: the salts the next one must have, when known.
+    awaiting: Option<(u32, u32)>,
     state: CaptureState,
     /// Frames in the WAL from which a step checkpoints.
     checkpoint_frames: u64,
@@ -130,6 +132,9 @@ struct Mark {
     header: Option<WalHeader>,
     position: Position,
     pages: u32,
+    /// With no header: the salts the WAL's next header will have, when
+    /// SQLite already chose them (the file may still show an older one).
+    awaiting: Option<(u32, u32)>,
 }
 
 /// The position in an empty WAL file: its header is not written yet.
@@ -159,6 +164,7 @@ impl Tap {
             holding: None,
             checkpointer,
             header: None,
+            awaiting: None,
             state: CaptureState {
                 database_id,
                 lineage,
@@ -204,6 +210,7 @@ impl Tap {
             holding: None,
             checkpointer,
             header: saved.header,
+            awaiting: None,
             state: saved.state,
             checkpoint_frames,
             max_segment_bytes: MAX_SEGMENT_BYTES,
@@ -263,6 +270,8 @@ impl Tap {
             let mark = self.hold()?;
             if !self.same_generation(mark.header.as_ref()) {
                 segments.extend(self.follow(mark, now_ms)?);
+            } else if mark.header.is_none() {
+                self.awaiting = mark.awaiting;
             }
         }
         segments.extend(self.capture(now_ms)?);
@@ -287,15 +296,19 @@ impl Tap {
         };
         let header = match self.header {
             Some(header) => header,
-            // The WAL was empty and has been held since: its first
-            // generation is all new.
+            // The WAL was empty (or started over, not yet written) and has
+            // been held since: its next generation is all new.
             None => match WalFile::open(file.try_clone()?)? {
-                Some(wal) => {
+                Some(wal)
+                    if self
+                        .awaiting
+                        .is_none_or(|salts| salts == wal.header().salts) =>
+                {
                     let header = *wal.header();
                     self.adopt(header);
                     header
                 }
-                None => return Ok(Vec::new()),
+                _ => return Ok(Vec::new()),
             },
         };
         let wal = WalFile::of_generation(file, header);
@@ -385,6 +398,7 @@ impl Tap {
     /// The state reads on from the start of generation `header`.
     fn adopt(&mut self, header: WalHeader) {
         self.header = Some(header);
+        self.awaiting = None;
         self.state.wal_checkpoint_seq = header.checkpoint_seq;
         self.state.wal_salts = header.salts;
         self.state.position = header.start();
@@ -445,6 +459,7 @@ impl Tap {
     /// The state now reads on from `mark`, with `hashes` as the database.
     fn settle(&mut self, mark: &Mark, hashes: PageHashes) {
         self.header = mark.header;
+        self.awaiting = mark.awaiting;
         if let Some(header) = mark.header {
             self.state.wal_checkpoint_seq = header.checkpoint_seq;
             self.state.wal_salts = header.salts;
@@ -495,6 +510,7 @@ impl Tap {
                 header: None,
                 position: NO_POSITION,
                 pages: database_pages(conn)?,
+                awaiting: None,
             }));
         };
         let header = *wal.header();
@@ -512,14 +528,25 @@ impl Tap {
                         header: Some(header),
                         position,
                         pages,
+                        awaiting: None,
                     }))
             }
+            // Started over (a RESTART checkpoint, say) and not written
+            // since: the file still has the old header, and the snapshot
+            // reads the database file alone.
+            Held::Snapshot(m) if m.max_frame == 0 => Ok(Some(Mark {
+                header: None,
+                position: NO_POSITION,
+                pages: database_pages(conn)?,
+                awaiting: Some(m.salts),
+            })),
             Held::Snapshot(_) => Ok(None),
             // No frame in this generation: the database file is all.
             Held::WalUnwritten => Ok(Some(Mark {
                 header: Some(header),
                 position: header.start(),
                 pages: database_pages(conn)?,
+                awaiting: None,
             })),
         }
     }
