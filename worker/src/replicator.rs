@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use nexus_shared::blocking::background;
 use nexus_shared::catalog::{Catalog, LockOutcome};
 use nexus_shared::engine::replica::{self, LineageDir, ReplicaError};
 use nexus_shared::engine::tap::{Look, Step, Tap, TapError};
@@ -46,21 +47,36 @@ pub async fn run(ctx: JobContext, mut stop: watch::Receiver<bool>) {
         settings: ctx.settings.replication.clone(),
         stopping: stopping.clone(),
     };
-    let thread = std::thread::Builder::new()
-        .name("replicator".into())
-        .spawn(move || replicator.run());
-    let thread = match thread {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the replicator");
-            return;
+    // At `queue.nice`, as backups: the base it writes takes every core for
+    // a moment, and its captures may lag a little behind a busy machine
+    // rather than slow the application.
+    let nice = ctx.settings.queue.nice;
+    let watcher = tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+            stopping.store(true, Ordering::SeqCst);
         }
-    };
-    let _ = stop.wait_for(|s| *s).await;
-    stopping.store(true, Ordering::SeqCst);
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    });
+    // Supervised: a replicator that panicked starts again (a new lineage).
+    loop {
+        let run = background("replicator", nice, {
+            let replicator = replicator.clone();
+            move || replicator.run()
+        })
+        .await;
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        if let Err(e) = run {
+            tracing::error!(error = %e, "the replicator stopped unexpectedly; it starts again in 5 s");
+        }
+        tokio::time::sleep(FAILURE_PAUSE).await;
+    }
+    watcher.abort();
 }
 
+#[derive(Clone)]
 struct Replicator {
     catalog: Catalog,
     live: PathBuf,
@@ -72,7 +88,7 @@ struct Replicator {
 }
 
 impl Replicator {
-    fn run(self) {
+    fn run(&self) {
         let mut told_held = false;
         let mut told_not_wal = false;
         while !self.stopped() {
