@@ -16,6 +16,7 @@ use nexus_shared::blocking::background;
 use nexus_shared::catalog::{Catalog, LockOutcome};
 use nexus_shared::engine::replica::{self, LineageDir, ReplicaError};
 use nexus_shared::engine::tap::{Look, Step, Tap, TapError};
+use nexus_shared::runner::LeaseKeeper;
 use nexus_shared::settings::ReplicationSettings;
 use tokio::sync::watch;
 
@@ -112,6 +113,12 @@ impl Replicator {
                 }
             }
             told_held = false;
+            // Renewed on a thread of its own, so that a long base (gigabytes
+            // at a low priority) does not let the lease lapse meanwhile.
+            let keeper = LeaseKeeper::start("replication", self.ttl, {
+                let (catalog, owner, ttl) = (self.catalog.clone(), self.owner.clone(), self.ttl);
+                move || catalog.renew_lock(REPLICATION, &owner, ttl)
+            });
             let resumed = replica::resume(&self.wal_root, &self.live, self.settings.checkpoint_frames)
                 .inspect(|r| {
                     if let Some((_, lineage)) = r {
@@ -139,7 +146,7 @@ impl Replicator {
             match started {
                 Ok((mut tap, lineage)) => {
                     told_not_wal = false;
-                    let followed = self.follow(&mut tap, &lineage);
+                    let followed = self.follow(&mut tap, &lineage, &keeper);
                     if self.stopped() && followed.is_ok() {
                         match lineage.save(&tap) {
                             Ok(()) => {
@@ -168,11 +175,13 @@ impl Replicator {
                         tracing::warn!(live = %self.live.display(), journal_mode = %mode, "the database is not in WAL mode: continuous replication is off for it (its journal mode is left as it is); full backups go on");
                         told_not_wal = true;
                     }
+                    drop(keeper);
                     self.release();
                     self.pause(NOT_WAL_PAUSE);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot start replicating the database");
+                    drop(keeper);
                     self.release();
                     self.pause(FAILURE_PAUSE);
                 }
@@ -183,19 +192,17 @@ impl Replicator {
 
     /// Writes the lineage's segments until stopped, the lease is lost or
     /// something fails.
-    fn follow(&self, tap: &mut Tap, lineage: &LineageDir) -> Result<(), ReplicaError> {
+    fn follow(
+        &self,
+        tap: &mut Tap,
+        lineage: &LineageDir,
+        keeper: &LeaseKeeper,
+    ) -> Result<(), ReplicaError> {
         let interval = Duration::from_millis(self.settings.interval_ms);
-        let mut renewed = Instant::now();
         while !self.stopped() {
-            if renewed.elapsed() > self.ttl / 3 {
-                match self.catalog.renew_lock(REPLICATION, &self.owner, self.ttl) {
-                    Ok(true) => renewed = Instant::now(),
-                    Ok(false) => {
-                        tracing::warn!("the replication lease was lost: stopping");
-                        return Ok(());
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot renew the replication lease"),
-                }
+            if keeper.lost() {
+                tracing::warn!("the replication lease was lost: stopping");
+                return Ok(());
             }
             let started = Instant::now();
             let checked_ms = now_ms();
