@@ -140,6 +140,7 @@ impl Replicator {
                         now_ms(),
                     )?;
                     tracing::info!(live = %self.live.display(), lineage = %started.1.lineage, dir = %started.1.dir.display(), "replicating the database: base written");
+                    self.prune();
                     Ok(started)
                 }),
             };
@@ -199,9 +200,15 @@ impl Replicator {
         keeper: &LeaseKeeper,
     ) -> Result<(), ReplicaError> {
         let interval = Duration::from_millis(self.settings.interval_ms);
+        let base_every =
+            i64::try_from(self.settings.base_every_hours * 3_600_000).unwrap_or(i64::MAX);
         while !self.stopped() {
             if keeper.lost() {
                 tracing::warn!("the replication lease was lost: stopping");
+                return Ok(());
+            }
+            if now_ms() - lineage.taken_ms >= base_every {
+                tracing::info!(lineage = %lineage.lineage, "the lineage is {} h old: a new one starts", self.settings.base_every_hours);
                 return Ok(());
             }
             let started = Instant::now();
@@ -240,6 +247,20 @@ impl Replicator {
             }
         }
         Ok(())
+    }
+
+    /// Deletes the lineages only instants older than `keep_days` need.
+    fn prune(&self) {
+        let keep_from =
+            now_ms() - i64::try_from(self.settings.keep_days * 86_400_000).unwrap_or(i64::MAX / 2);
+        match replica::prune(&self.wal_root, keep_from) {
+            Ok(removed) => {
+                for dir in removed {
+                    tracing::info!(dir = %dir.display(), keep_days = self.settings.keep_days, "old replication lineage deleted");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot prune old replication lineages"),
+        }
     }
 
     fn stopped(&self) -> bool {

@@ -78,6 +78,8 @@ pub struct BaseRecord {
 pub struct LineageDir {
     pub dir: PathBuf,
     pub lineage: ulid::Ulid,
+    /// When its base was read (Unix ms).
+    pub taken_ms: i64,
 }
 
 impl LineageDir {
@@ -128,6 +130,7 @@ pub fn resume(
     let lineage = LineageDir {
         dir: newest.dir,
         lineage: state.lineage,
+        taken_ms: newest.base.taken_ms,
     };
     Ok(Some((
         Tap::resume(live, saved, checkpoint_frames)?,
@@ -150,7 +153,6 @@ pub fn start(
     let temp = dir.join(format!(".{BASE_FILE}.tmp"));
     let mut opened = None;
     let mut failed = None;
-    let mut hashes = PageHashes::default();
     let compressed = compress::gzip_stream(
         Input {
             // Only for progress, which nobody watches here.
@@ -161,10 +163,7 @@ pub fn start(
                     database_id,
                     lineage,
                     checkpoint_frames,
-                    &mut |pgno, page| {
-                        hashes.apply([(pgno, page)], None);
-                        sink.write_all(page)
-                    },
+                    &mut |_, page| sink.write_all(page),
                 );
                 match tap {
                     Ok(tap) => {
@@ -207,12 +206,19 @@ pub fn start(
         database_id: database_id.to_string(),
         page_size: base.page_size,
         pages: base.pages,
-        checksum: hashes.checksum().to_string(),
+        checksum: base.hashes.checksum().to_string(),
         taken_ms: now_ms,
         gz_bytes: compressed.gz_size,
     };
     write_record(&dir, &record)?;
-    Ok((tap, LineageDir { dir, lineage }))
+    Ok((
+        tap,
+        LineageDir {
+            dir,
+            lineage,
+            taken_ms: now_ms,
+        },
+    ))
 }
 
 fn write_record(dir: &Path, record: &BaseRecord) -> Result<(), ReplicaError> {
@@ -373,6 +379,29 @@ pub fn lineages(wal_root: &Path) -> Result<Vec<Found>, ReplicaError> {
     }
     found.sort_by_key(|f| f.base.taken_ms);
     Ok(found)
+}
+
+/// Deletes the lineages nobody can need to restore to an instant at or
+/// after `keep_from_ms`: every one older than the newest lineage whose base
+/// is not later than that. The newest lineage, and any lineage a kept
+/// instant falls in, stay. Returns the folders removed.
+pub fn prune(wal_root: &Path, keep_from_ms: i64) -> Result<Vec<PathBuf>, ReplicaError> {
+    let found = lineages(wal_root)?;
+    let Some(covering) = found.iter().rposition(|f| f.base.taken_ms <= keep_from_ms) else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for old in &found[..covering] {
+        // base.json first: a lineage without it is ignored from then on.
+        let record = old.dir.join(BASE_RECORD);
+        std::fs::remove_file(&record).map_err(io_error("cannot remove", &record))?;
+        std::fs::remove_dir_all(&old.dir).map_err(io_error("cannot remove", &old.dir))?;
+        removed.push(old.dir.clone());
+    }
+    if !removed.is_empty() {
+        fsutil::sync_dir(wal_root).map_err(io_error("cannot flush", wal_root))?;
+    }
+    Ok(removed)
 }
 
 /// What [`restore_at`] made.

@@ -113,6 +113,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("NEXUS_OFFSITE_RETENTION_MONTHLY_MONTHS", "offsite.retention.monthly_months", Integer, "36", "months offsite copies of monthly backups are kept"),
     var("NEXUS_REPLICATION", "replication.enabled", Bool, "on", "continuous replication of the live database (WAL mode) into `<backup_root>/wal/`: `on` or `off` (off until restore to an instant ships)"),
     var("NEXUS_REPLICATION_INTERVAL_MS", "replication.interval_ms", Integer, "250", "how often committed transactions become a segment, ms"),
+    var("NEXUS_REPLICATION_KEEP_DAYS", "replication.keep_days", Integer, "30", "days back a restore to an instant stays possible (older lineages are deleted)"),
 ];
 
 /// Variables of ours that are not settings: the file to read, and test

@@ -72,6 +72,12 @@ pub struct ReplicationSettings {
     /// Frames captured from one WAL generation after which the replicator
     /// runs a PASSIVE checkpoint and lets SQLite start the WAL over.
     pub checkpoint_frames: u64,
+    /// A new lineage, with a new base, after this many hours: older
+    /// lineages can then be pruned, and a restore replays at most this much.
+    pub base_every_hours: u64,
+    /// Days back a restore to an instant must stay possible; lineages only
+    /// older instants need are deleted when a new lineage starts.
+    pub keep_days: u64,
 }
 
 impl Default for ReplicationSettings {
@@ -80,6 +86,8 @@ impl Default for ReplicationSettings {
             enabled: false,
             interval_ms: 1000,
             checkpoint_frames: 1000,
+            base_every_hours: 24,
+            keep_days: 7,
         }
     }
 }
@@ -434,6 +442,16 @@ impl Settings {
         rule(
             r.checkpoint_frames >= 1,
             "replication.checkpoint_frames",
+            "must be at least 1",
+        )?;
+        rule(
+            r.base_every_hours >= 1,
+            "replication.base_every_hours",
+            "must be at least 1",
+        )?;
+        rule(
+            r.keep_days >= 1,
+            "replication.keep_days",
             "must be at least 1",
         )?;
         Ok(())

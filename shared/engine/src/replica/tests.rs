@@ -136,3 +136,47 @@ fn a_restore_to_an_instant_takes_the_last_capture_before_it_and_never_overwrites
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn pruning_keeps_the_lineage_the_oldest_kept_instant_falls_in_and_every_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_root = dir.path().join("wal");
+    let lineage_at = |taken_ms: i64| {
+        let lineage = ulid::Ulid::generate();
+        let d = wal_root.join(lineage.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        let record = BaseRecord {
+            lineage: lineage.to_string(),
+            database_id: "db".into(),
+            page_size: 4096,
+            pages: 1,
+            checksum: String::new(),
+            taken_ms,
+            gz_bytes: 0,
+        };
+        write_record(&d, &record).unwrap();
+        d
+    };
+    let (a, b, c, d) = (
+        lineage_at(1_000),
+        lineage_at(2_000),
+        lineage_at(3_000),
+        lineage_at(4_000),
+    );
+
+    assert!(
+        prune(&wal_root, 500).unwrap().is_empty(),
+        "nothing before the oldest base"
+    );
+    let removed = prune(&wal_root, 3_500).unwrap();
+
+    assert_eq!(removed, vec![a.clone(), b.clone()]);
+    assert!(!a.exists() && !b.exists());
+    assert!(c.exists(), "3,500 falls in the lineage of 3,000");
+    assert!(d.exists());
+    assert!(
+        prune(&wal_root, 10_000).unwrap().len() == 1,
+        "the newest always stays"
+    );
+    assert!(d.exists());
+}
